@@ -1,0 +1,85 @@
+"""Async engines for SQLite (WAL, BEGIN IMMEDIATE) and PostgreSQL; one session per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import warnings
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+# SQLModel nags about session.execute(); we use it on purpose for UPDATE/DELETE statements.
+warnings.filterwarnings("ignore", message=r"(?s).*You probably want to use", category=DeprecationWarning)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    if is_sqlite(url):
+        db_path = make_url(url).database
+        if db_path and db_path != ":memory:":
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
+        )
+        _sqlite_recipe(engine)
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def _sqlite_recipe(engine: AsyncEngine) -> None:
+    """SQLAlchemy's pysqlite recipe: we emit BEGIN ourselves, as IMMEDIATE, so that concurrent
+    writers queue on busy_timeout instead of failing with 'database is locked' on upgrade."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Engine + session factory. ``after_commit`` callbacks wake the outbox relay."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, echo=echo)
+        self.sqlite = is_sqlite(url)
+        self._commit_hooks: list[Callable[[], None]] = []
+        self.sessionmaker = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False, info={"db": self}
+        )
+
+    def session(self) -> AsyncSession:
+        return self.sessionmaker()
+
+    def on_outbox_commit(self, hook: Callable[[], None]) -> None:
+        self._commit_hooks.append(hook)
+
+    def outbox_committed(self) -> None:
+        for hook in self._commit_hooks:
+            hook()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

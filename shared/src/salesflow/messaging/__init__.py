@@ -1,0 +1,1 @@
+"""Outbox → relay → Kafka → consumer → inbox, and the dead-letter path."""

@@ -1,0 +1,247 @@
+"""Consumer loop: one DB transaction per partition batch (handler writes + inbox rows + new outbox
+rows), offsets committed only after that commit, poison events dead-lettered after retries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+
+from salesflow import observability as obs
+from salesflow.contracts.catalog import event_spec
+from salesflow.contracts.envelope import Envelope, MalformedEvent
+from salesflow.db import Database
+from salesflow.faults import crashpoint
+from salesflow.messaging import dlq, inbox
+from salesflow.messaging.handlers import Handler, HandlerContext, PermanentError
+from salesflow.messaging.kafka import make_consumer
+from salesflow.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Outcome:
+    done: int  # records of the batch settled (handled, skipped or parked)
+    failed: bool  # the record after them failed and needs the slow path
+
+
+class Consumer:
+    """Consumes ``topics`` (logical names) for one consumer (group ``salesflow.<name>``)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        db: Database,
+        settings: ServiceSettings,
+        topics: list[str],
+        handlers: dict[str, Handler],
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.settings = settings
+        self.topics = topics
+        self.handlers = handlers
+        self.group_id = settings.topic(f"salesflow.{name}")
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._lag_reported = 0.0
+        self.connected = False
+        self.counts = {"handled": 0, "duplicate": 0, "unhandled": 0, "dead_lettered": 0}
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Finish the batch in hand, commit, leave the group."""
+        self._stopping = True
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    def _logical(self, topic: str) -> str:
+        prefix = self.settings.topic_prefix
+        return topic[len(prefix) :] if prefix and topic.startswith(prefix) else topic
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            consumer = make_consumer(
+                self.settings, self.group_id, [self.settings.topic(t) for t in self.topics]
+            )
+            try:
+                await consumer.start()
+                self.connected = True
+                backoff = 0.2
+                while not self._stopping:
+                    batches = await consumer.getmany(
+                        timeout_ms=200, max_records=self.settings.consumer_batch_size
+                    )
+                    for tp, records in batches.items():
+                        await self._process_partition(consumer, tp, records)
+                    await self._report_lag(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker away, rebalance mid-commit, DB away: rejoin
+                log.warning("consumer %s interrupted, rejoining in %.1fs: %r", self.name, backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self.connected = False
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(consumer.stop(), 5)
+
+    async def _process_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> None:
+        i = 0
+        while i < len(records):
+            outcome = await self._fast_path(records[i:])
+            i += outcome.done
+            if outcome.failed:
+                await self._slow_path(records[i])
+                i += 1
+            if i:
+                crashpoint("consumer.after_db_commit")
+                await consumer.commit({tp: OffsetAndMetadata(records[i - 1].offset + 1, "")})
+
+    async def _fast_path(self, records: list[ConsumerRecord]) -> _Outcome:
+        """All records in one transaction, each handler in a savepoint; stop at the first failure
+        and commit what came before it."""
+        parsed: list[Envelope | None] = []
+        for record in records:
+            try:
+                parsed.append(Envelope.from_record(record.headers, record.value))
+            except MalformedEvent:
+                parsed.append(None)
+        committed: list[Envelope] = []
+        failed = False
+        done = 0
+        async with self.db.session() as session:
+            async with session.begin():
+                already = await inbox.seen(
+                    session, self.name, [e.id for e in parsed if e is not None]
+                )
+                for record, event in zip(records, parsed, strict=True):
+                    if event is None:
+                        failed = True
+                        break
+                    if event.id in already:
+                        self._count(event.type, "duplicate")
+                        done += 1
+                        continue
+                    handler = self.handlers.get(event.type)
+                    if handler is None:
+                        if event_spec(event.type) is None:
+                            failed = True  # not in the catalog: a poison event
+                            break
+                        self._count(event.type, "unhandled")
+                        done += 1
+                        continue
+                    started = time.perf_counter()
+                    try:
+                        async with session.begin_nested():
+                            await handler(HandlerContext(session, event, self.settings))
+                            inbox.record(session, self.name, event.id, event.type)
+                    except Exception as exc:
+                        log.info("handler %s failed on %s, retrying alone: %r", self.name, event.id, exc)
+                        failed = True
+                        break
+                    obs.HANDLER_LATENCY.labels(self.name, event.type).observe(
+                        time.perf_counter() - started
+                    )
+                    already.add(event.id)
+                    committed.append(event)
+                    done += 1
+        self._committed(committed)
+        return _Outcome(done=done, failed=failed)
+
+    async def _slow_path(self, record: ConsumerRecord) -> None:
+        """One record, own transaction per attempt, bounded retries with backoff, then the DLQ."""
+        attempts = 0
+        error = ""
+        event_type = ""
+        for attempt in range(1, self.settings.consumer_max_retries + 1):
+            attempts = attempt
+            try:
+                event = Envelope.from_record(record.headers, record.value)
+                event_type = event.type
+                handler = self.handlers.get(event.type)
+                if handler is None and event_spec(event.type) is None:
+                    raise MalformedEvent(f"unknown event type {event.type!r}")
+                async with self.db.session() as session, session.begin():
+                    if await inbox.seen(session, self.name, [event.id]):
+                        self._count(event.type, "duplicate")
+                        return
+                    if handler is None:
+                        self._count(event.type, "unhandled")
+                        return
+                    await handler(HandlerContext(session, event, self.settings))
+                    inbox.record(session, self.name, event.id, event.type)
+                self._committed([event])
+                return
+            except (MalformedEvent, PermanentError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                break
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt < self.settings.consumer_max_retries:
+                    await asyncio.sleep(self.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
+        log.error("consumer %s dead-letters %s after %d attempt(s): %s",
+                  self.name, dlq.record_id(record), attempts, error)
+        async with self.db.session() as session, session.begin():
+            if await inbox.seen(session, self.name, [dlq.record_id(record)]):
+                return
+            dlq.park(
+                session,
+                consumer=self.name,
+                service=self.settings.service,
+                record=record,
+                logical_topic=self._logical(record.topic),
+                event_type=event_type,
+                error=error,
+                attempts=attempts,
+            )
+        self._count(event_type or "unknown", "dead_lettered")
+        obs.DLQ_EVENTS.labels(self.name).inc()
+
+    def _committed(self, events: list[Envelope]) -> None:
+        if not events:
+            return
+        now = time.time()
+        for event in events:
+            self._count(event.type, "handled")
+            obs.HANDOFF_LATENCY.labels(self.name, event.type).observe(
+                max(0.0, now - event.time.timestamp())
+            )
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        self.counts[outcome] += 1
+        obs.EVENTS_CONSUMED.labels(self.name, event_type, outcome).inc()
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        now = time.monotonic()
+        if now - self._lag_reported < 1.0:
+            return
+        self._lag_reported = now
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(KafkaError, AssertionError):
+                position = await consumer.position(tp)
+                obs.CONSUMER_LAG.labels(self.name, self._logical(tp.topic), str(tp.partition)).set(
+                    max(0, high - position)
+                )

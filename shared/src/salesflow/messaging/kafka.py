@@ -1,0 +1,69 @@
+"""aiokafka clients configured from settings, and topic creation at start."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from salesflow.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"salesflow-{settings.service}",
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        linger_ms=settings.kafka_linger_ms,
+        max_batch_size=262_144,
+        max_request_size=1_048_576,
+        compression_type=settings.kafka_compression,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+
+
+def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"salesflow-{settings.service}",
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_partition_fetch_bytes=4_194_304,
+        fetch_max_wait_ms=50,
+        request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, topics: dict[str, int]) -> None:
+    """Create topics with explicit partition counts; existing ones are left alone."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+    await admin.start()
+    try:
+        new = [
+            NewTopic(name, partitions, settings.kafka_replication_factor)
+            for name, partitions in topics.items()
+        ]
+        try:
+            result = await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            return
+        for name, code, *_ in getattr(result, "topic_errors", []) or []:
+            if code not in (0, TopicAlreadyExistsError.errno):
+                log.warning("topic %s not created: error code %s", name, code)
+    except KafkaError as exc:
+        log.warning("topic creation failed: %s", exc)
+        raise
+    finally:
+        await admin.close()

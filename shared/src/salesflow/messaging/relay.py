@@ -1,0 +1,180 @@
+"""The relay: one task per service process publishing unpublished outbox rows in insertion order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import delete, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import select
+
+from salesflow import observability as obs
+from salesflow.db import Database
+from salesflow.faults import crashpoint
+from salesflow.messaging import outbox
+from salesflow.messaging.kafka import make_producer
+from salesflow.messaging.tables import OutboxRow
+from salesflow.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_MAINTENANCE_EVERY_S = 5.0
+
+
+class Relay:
+    def __init__(self, db: Database, settings: ServiceSettings) -> None:
+        self.db = db
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock_conn: AsyncConnection | None = None
+        self.connected = False
+        self.published = 0
+        self._last_maintenance = 0.0
+        self._backoff = 0.2  # reset by every batch that goes through
+        db.on_outbox_commit(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"relay-{self.settings.service}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._release_lock()
+
+    async def _run(self) -> None:
+        while True:
+            producer: AIOKafkaProducer | None = None
+            try:
+                await self._await_leadership()
+                producer = make_producer(self.settings)
+                await producer.start()
+                self.connected = True
+                await self._pump(producer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker or database away: back off and reconnect
+                self.connected = False
+                log.warning("relay interrupted, retrying in %.1fs: %r", self._backoff, exc)
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, 5.0)
+            finally:
+                self.connected = False
+                if producer is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(producer.stop(), 5)
+
+    async def _pump(self, producer: AIOKafkaProducer) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            sent = await self._publish_batch(producer)
+            if loop.time() - self._last_maintenance > _MAINTENANCE_EVERY_S:
+                await self._maintenance()
+                self._last_maintenance = loop.time()
+            if sent < self.settings.relay_batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_interval_s)
+
+    async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
+        await self._check_leadership()
+        async with self.db.session() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxRow)
+                    .where(OutboxRow.published_at.is_(None))
+                    .order_by(OutboxRow.id)
+                    .limit(self.settings.relay_batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        crashpoint("relay.before_publish")
+        futures = []
+        for row in rows:
+            futures.append(
+                await producer.send(
+                    self.settings.topic(row.topic),
+                    value=row.payload.encode(),
+                    key=row.key.encode(),
+                    headers=outbox.headers_of(row),
+                )
+            )
+        await asyncio.gather(*futures)
+        crashpoint("relay.after_publish")
+        now = datetime.now(UTC)
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])).values(
+                    published_at=now
+                )
+            )
+        self.published += len(rows)
+        self._backoff = 0.2
+        obs.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
+        for row in rows:
+            created = outbox._aware(row.created_at)
+            obs.OUTBOX_PUBLISH_DELAY.labels(self.settings.service).observe(
+                (now - created).total_seconds()
+            )
+        return len(rows)
+
+    async def _maintenance(self) -> None:
+        """Backlog gauges and retention of published rows."""
+        async with self.db.session() as session:
+            stats = await outbox.status(session)
+        obs.OUTBOX_BACKLOG.labels(self.settings.service).set(stats["unpublished"])
+        oldest = stats["oldest_unpublished"]
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        obs.OUTBOX_OLDEST_AGE.labels(self.settings.service).set(age)
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.outbox_retention_days)
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.published_at.is_not(None), OutboxRow.published_at < cutoff
+                )
+            )
+
+    # -- single publisher across replicas (PostgreSQL advisory lock) --------------------------
+
+    def _lock_key(self) -> int:
+        return zlib.crc32(f"salesflow-relay:{self.settings.service}".encode())
+
+    async def _await_leadership(self) -> None:
+        if self.db.sqlite:
+            return
+        while True:
+            await self._release_lock()
+            conn = await self.db.engine.connect()
+            got = (
+                await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key()})
+            ).scalar_one()
+            await conn.commit()
+            if got:
+                self._lock_conn = conn
+                log.info("relay of %s holds the publisher lock", self.settings.service)
+                return
+            await conn.close()
+            await asyncio.sleep(1.0)
+
+    async def _check_leadership(self) -> None:
+        if self._lock_conn is None:
+            return
+        await self._lock_conn.execute(text("SELECT 1"))
+        await self._lock_conn.commit()
+
+    async def _release_lock(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()

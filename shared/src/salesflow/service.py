@@ -1,0 +1,219 @@
+"""Build a service's FastAPI app from its spec: HTTP conventions, relay, consumers, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from salesflow.api import errors
+from salesflow.api.middleware import BodyLimit, RequestContext
+from salesflow.contracts.catalog import all_topics, dlq_topic
+from salesflow.db import Database
+from salesflow.messaging.consumer import Consumer
+from salesflow.messaging.handlers import Handler
+from salesflow.messaging.kafka import ensure_topics
+from salesflow.messaging.relay import Relay
+from salesflow.observability import configure_logging
+from salesflow.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARTITIONS = 6
+
+
+@dataclass
+class ConsumerSpec:
+    name: str  # inbox consumer name; group id is salesflow.<name>
+    topics: list[str]
+    handlers: dict[str, Handler]
+
+
+@dataclass
+class ServiceContext:
+    """What background tasks and handlers of a running service share."""
+
+    settings: ServiceSettings
+    db: Database
+    relay: Relay | None = None
+    consumers: list[Consumer] = field(default_factory=list)
+    messaging_ready: bool = False
+
+
+Background = Callable[[ServiceContext], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    routers: list[APIRouter]
+    produces: list[str]
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    background: list[Background] = field(default_factory=list)
+    body_limits: dict[str, int] = field(default_factory=dict)
+    migrations_dir: Path | None = None
+    version: str = "0.1.0"
+
+    def topics(self, settings: ServiceSettings) -> dict[str, int]:
+        catalog = all_topics()
+        names = set(self.produces) | {t for c in self.consumers for t in c.topics}
+        names.add(dlq_topic(self.name))
+        return {
+            settings.topic(n): (catalog[n].partitions if n in catalog else DEFAULT_PARTITIONS)
+            for n in sorted(names)
+        }
+
+
+async def _start_messaging(spec: ServiceSpec, ctx: ServiceContext) -> None:
+    """Create topics (retrying until the broker answers), then start relay and consumers."""
+    settings = ctx.settings
+    backoff = 0.2
+    while True:
+        try:
+            await ensure_topics(settings, spec.topics(settings))
+            break
+        except Exception as exc:
+            log.warning("broker not reachable yet (%r); retrying in %.1fs", exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+    if settings.relay_enabled:
+        ctx.relay = Relay(ctx.db, settings)
+        ctx.relay.start()
+    if settings.consumers_enabled:
+        for cspec in spec.consumers:
+            consumer = Consumer(
+                name=cspec.name,
+                db=ctx.db,
+                settings=settings,
+                topics=cspec.topics,
+                handlers=cspec.handlers,
+            )
+            ctx.consumers.append(consumer)
+            consumer.start()
+    ctx.messaging_ready = True
+
+
+def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    configure_logging(spec.name, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
+        app.state.ctx = ctx
+        app.state.db = ctx.db
+        tasks = [asyncio.create_task(_start_messaging(spec, ctx), name="messaging-start")]
+        tasks += [asyncio.create_task(job(ctx), name=job.__name__) for job in spec.background]
+        try:
+            yield
+        finally:
+            for consumer in ctx.consumers:
+                await consumer.stop()
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if ctx.relay:
+                await ctx.relay.stop()
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        responses=_error_responses(),
+    )
+    app.state.settings = settings
+    app.state.spec = spec
+    errors.install(app)
+    app.include_router(_ops_router(spec))
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match",
+                       "X-Correlation-Id"],
+        expose_headers=["ETag", "X-Correlation-Id", "Location"],
+    )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, overrides=spec.body_limits)
+    app.add_middleware(RequestContext, service=spec.name)
+    return app
+
+
+def _error_responses() -> dict[int | str, dict[str, Any]]:
+    problem = {
+        "content": {
+            errors.PROBLEM_JSON: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                    },
+                    "required": ["type", "title", "status"],
+                }
+            }
+        }
+    }
+    described = {
+        400: "Malformed request",
+        401: "Missing or invalid token",
+        403: "Token lacks the role",
+        404: "Not found (also for objects the caller may not see)",
+        409: "Invalid state transition or conflict",
+        412: "Stale If-Match",
+        413: "Body too large",
+        415: "Unsupported media type",
+        422: "Invalid input",
+        428: "If-Match required",
+    }
+    return {code: {"description": text, **problem} for code, text in described.items()}
+
+
+def _ops_router(spec: ServiceSpec) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @router.get("/readyz", summary="Readiness: database and broker")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx: ServiceContext = request.app.state.ctx
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(ctx.db.ping(), 2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"failed: {type(exc).__name__}"
+        relay_ok = ctx.relay is None or ctx.relay.connected
+        consumers_ok = all(c.connected for c in ctx.consumers)
+        checks["broker"] = "ok" if ctx.messaging_ready and relay_ok and consumers_ok else "waiting"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
