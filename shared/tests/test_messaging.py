@@ -126,9 +126,7 @@ async def test_duplicate_delivery_has_one_side_effect(
     probe_settings: ProbeSettings, broker: str
 ) -> None:
     app = create_app(probe_settings)
-    event = new_event(
-        "probe_item.created.v1", "dup", {"item_id": 7, "name": "dup"}, source="/test"
-    )
+    event = new_event("probe_item.created.v1", "dup", {"item_id": 7, "name": "dup"}, source="/test")
     producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
     await producer.start()
     try:
@@ -211,10 +209,14 @@ async def test_malformed_records_go_to_dlq_with_reason(
     await producer.start()
     try:
         await producer.send_and_wait(topic, b"{}", key=b"k", headers=[("ce_id", b"lonely-1")])
-        await producer.send_and_wait(topic, b"{not json", key=b"k",
-                                     headers=new_event("probe_item.created.v1", "k",
-                                                       {"item_id": 3, "name": "y"},
-                                                       source="/t").headers())
+        await producer.send_and_wait(
+            topic,
+            b"{not json",
+            key=b"k",
+            headers=new_event(
+                "probe_item.created.v1", "k", {"item_id": 3, "name": "y"}, source="/t"
+            ).headers(),
+        )
         await producer.send_and_wait(topic, unknown.value(), key=b"k", headers=unknown_headers)
         await producer.send_and_wait(topic, good.value(), key=b"k", headers=good.headers())
     finally:

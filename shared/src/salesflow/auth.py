@@ -42,7 +42,9 @@ class Principal:
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
-    def can_see(self, owner: str | None, team: str | None, *, readers: tuple[str, ...] = ()) -> bool:
+    def can_see(
+        self, owner: str | None, team: str | None, *, readers: tuple[str, ...] = ()
+    ) -> bool:
         """Owners see their own, managers their team's, admins and ``readers`` everything."""
         if self.is_admin or self.roles.intersection(readers):
             return True

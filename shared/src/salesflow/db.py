@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-import warnings
-
-from sqlalchemy import event, text
+from sqlalchemy import DateTime, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-
 # SQLModel nags about session.execute(); we use it on purpose for UPDATE/DELETE statements.
-warnings.filterwarnings("ignore", message=r"(?s).*You probably want to use", category=DeprecationWarning)
+warnings.filterwarnings(
+    "ignore", message=r"(?s).*You probably want to use", category=DeprecationWarning
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, also on SQLite (which hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 def is_sqlite(url: str) -> bool:

@@ -21,9 +21,7 @@ def _utc(name: str, nullable: bool = False) -> sa.Column:
 
 
 def _big_id() -> sa.Column:
-    return sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
-    )
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
 
 
 def create_platform_tables() -> None:

@@ -47,7 +47,9 @@ EVENTS_CONSUMED = Counter(
     "Events consumed, by outcome (handled, duplicate, unhandled, dead_lettered)",
     ["consumer", "event_type", "outcome"],
 )
-DLQ_EVENTS = Counter("salesflow_dlq_events_total", "Events sent to the dead-letter topic", ["consumer"])
+DLQ_EVENTS = Counter(
+    "salesflow_dlq_events_total", "Events sent to the dead-letter topic", ["consumer"]
+)
 HANDOFF_LATENCY = Histogram(
     "salesflow_handoff_latency_seconds",
     "From the event's ce_time to the consumer's commit",

@@ -145,8 +145,13 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match",
-                       "X-Correlation-Id"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "If-Match",
+            "X-Correlation-Id",
+        ],
         expose_headers=["ETag", "X-Correlation-Id", "Location"],
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, overrides=spec.body_limits)

@@ -87,8 +87,8 @@ async def _reserve(
                         status_code=row.status_code or 200,
                         headers={"Idempotent-Replayed": "true"},
                     )
-                created = row.created_at if row.created_at.tzinfo else row.created_at.replace(
-                    tzinfo=UTC
+                created = (
+                    row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
                 )
                 if now - created < STALE_AFTER:
                     raise Problem(409, f"a request with this {HEADER} is in progress")

@@ -80,3 +80,12 @@ def all_topics() -> dict[str, TopicSpec]:
 def all_events() -> dict[str, EventSpec]:
     _load()
     return EVENT_TYPES
+
+
+def topics_consumed_by(service: str) -> list[str]:
+    """Topics whose catalog entry names ``service`` among its consumers."""
+    return sorted(name for name, spec in all_topics().items() if service in spec.consumers)
+
+
+def topics_produced_by(service: str) -> list[str]:
+    return sorted(name for name, spec in all_topics().items() if spec.producer == service)

@@ -95,7 +95,9 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker away, rebalance mid-commit, DB away: rejoin
-                log.warning("consumer %s interrupted, rejoining in %.1fs: %r", self.name, backoff, exc)
+                log.warning(
+                    "consumer %s interrupted, rejoining in %.1fs: %r", self.name, backoff, exc
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
@@ -129,42 +131,41 @@ class Consumer:
         committed: list[Envelope] = []
         failed = False
         done = 0
-        async with self.db.session() as session:
-            async with session.begin():
-                already = await inbox.seen(
-                    session, self.name, [e.id for e in parsed if e is not None]
-                )
-                for record, event in zip(records, parsed, strict=True):
-                    if event is None:
-                        failed = True
-                        break
-                    if event.id in already:
-                        self._count(event.type, "duplicate")
-                        done += 1
-                        continue
-                    handler = self.handlers.get(event.type)
-                    if handler is None:
-                        if event_spec(event.type) is None:
-                            failed = True  # not in the catalog: a poison event
-                            break
-                        self._count(event.type, "unhandled")
-                        done += 1
-                        continue
-                    started = time.perf_counter()
-                    try:
-                        async with session.begin_nested():
-                            await handler(HandlerContext(session, event, self.settings))
-                            inbox.record(session, self.name, event.id, event.type)
-                    except Exception as exc:
-                        log.info("handler %s failed on %s, retrying alone: %r", self.name, event.id, exc)
-                        failed = True
-                        break
-                    obs.HANDLER_LATENCY.labels(self.name, event.type).observe(
-                        time.perf_counter() - started
-                    )
-                    already.add(event.id)
-                    committed.append(event)
+        async with self.db.session() as session, session.begin():
+            already = await inbox.seen(session, self.name, [e.id for e in parsed if e is not None])
+            for event in parsed:
+                if event is None:
+                    failed = True
+                    break
+                if event.id in already:
+                    self._count(event.type, "duplicate")
                     done += 1
+                    continue
+                handler = self.handlers.get(event.type)
+                if handler is None:
+                    if event_spec(event.type) is None:
+                        failed = True  # not in the catalog: a poison event
+                        break
+                    self._count(event.type, "unhandled")
+                    done += 1
+                    continue
+                started = time.perf_counter()
+                try:
+                    async with session.begin_nested():
+                        await handler(HandlerContext(session, event, self.settings))
+                        inbox.record(session, self.name, event.id, event.type)
+                except Exception as exc:
+                    log.info(
+                        "handler %s failed on %s, retrying alone: %r", self.name, event.id, exc
+                    )
+                    failed = True
+                    break
+                obs.HANDLER_LATENCY.labels(self.name, event.type).observe(
+                    time.perf_counter() - started
+                )
+                already.add(event.id)
+                committed.append(event)
+                done += 1
         self._committed(committed)
         return _Outcome(done=done, failed=failed)
 
@@ -199,8 +200,13 @@ class Consumer:
                 error = f"{type(exc).__name__}: {exc}"
                 if attempt < self.settings.consumer_max_retries:
                     await asyncio.sleep(self.settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
-        log.error("consumer %s dead-letters %s after %d attempt(s): %s",
-                  self.name, dlq.record_id(record), attempts, error)
+        log.error(
+            "consumer %s dead-letters %s after %d attempt(s): %s",
+            self.name,
+            dlq.record_id(record),
+            attempts,
+            error,
+        )
         async with self.db.session() as session, session.begin():
             if await inbox.seen(session, self.name, [dlq.record_id(record)]):
                 return

@@ -83,11 +83,13 @@ def park(
             headers=dlq_headers,
             payload=_decode(record.value),
             created_at=now,
-        )
+        ),
     )
 
 
-async def list_dead(session: AsyncSession, *, include_replayed: bool = False) -> list[DeadLetterRow]:
+async def list_dead(
+    session: AsyncSession, *, include_replayed: bool = False
+) -> list[DeadLetterRow]:
     stmt = select(DeadLetterRow).order_by(DeadLetterRow.id)
     if not include_replayed:
         stmt = stmt.where(DeadLetterRow.replayed_at.is_(None))
@@ -122,5 +124,5 @@ async def replay(session: AsyncSession, dead: DeadLetterRow) -> None:
             headers=dict(dead.headers),
             payload=dead.value,
             created_at=datetime.now(UTC),
-        )
+        ),
     )

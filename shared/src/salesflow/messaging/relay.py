@@ -115,9 +115,9 @@ class Relay:
         now = datetime.now(UTC)
         async with self.db.session() as session, session.begin():
             await session.execute(
-                update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])).values(
-                    published_at=now
-                )
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([r.id for r in rows]))
+                .values(published_at=now)
             )
         self.published += len(rows)
         self._backoff = 0.2

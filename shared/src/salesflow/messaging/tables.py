@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
+
+from salesflow.db import UTCDateTime
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _utc_column(nullable: bool = False, index: bool = False) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+    return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
 class OutboxRow(SQLModel, table=True):

@@ -25,7 +25,10 @@ def free_port() -> int:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0, interval: float = 0.05,
+    probe: Callable[[], Awaitable[T]],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.05,
     message: str = "condition not met",
 ) -> T:
     """Poll ``probe`` until it returns a truthy value; fail with ``message`` after ``timeout``."""
@@ -39,8 +42,12 @@ async def eventually(
     raise AssertionError(f"{message} within {timeout}s (last value: {last!r})")
 
 
-def bearer(sub: str = "alice", roles: list[str] | None = None, team: str | None = None,
-           secret: str = DEV_JWT_SECRET) -> dict[str, str]:
+def bearer(
+    sub: str = "alice",
+    roles: list[str] | None = None,
+    team: str | None = None,
+    secret: str = DEV_JWT_SECRET,
+) -> dict[str, str]:
     token = issue_token(sub=sub, roles=roles or ["admin"], team=team, secret=secret)
     return {"Authorization": f"Bearer {token}"}
 

@@ -1,0 +1,1 @@
+"""Salesflow aftersales service."""

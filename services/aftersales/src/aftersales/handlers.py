@@ -1,0 +1,6 @@
+"""Event handlers of the aftersales service, by event type. Types of a consumed topic that
+have no handler here are acknowledged and counted, never fatal."""
+
+from salesflow.messaging.handlers import Handler
+
+HANDLERS: dict[str, Handler] = {}

@@ -1,0 +1,1 @@
+"""Salesflow controlling service."""

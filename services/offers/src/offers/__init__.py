@@ -1,0 +1,1 @@
+"""Salesflow offers service."""
