@@ -22,7 +22,7 @@ from salesflow.testing.plugin import migrate
 ADMIN = bearer("root", ["admin"])
 
 
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15) -> list:
+async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 30) -> list:
     """Everything on ``topic`` (at least ``expect`` records, or whatever came within timeout)."""
     consumer = AIOKafkaConsumer(
         topic,
@@ -235,3 +235,46 @@ async def test_malformed_records_go_to_dlq_with_reason(
         assert any("missing CloudEvents headers" in r for r in reasons)
         assert any("not JSON" in r for r in reasons)
         assert any("unknown event type" in r for r in reasons)
+
+
+async def test_pagination_cursor_over_utc_timestamps(probe_settings: ProbeSettings) -> None:
+    """Keyset pages over an aware-UTC column: the cursor round-trips and pages don't overlap."""
+    from datetime import UTC, datetime, timedelta
+
+    from salesflow.api.pagination import PageParams, keyset, page_of
+
+    db = Database(probe_settings.database_url)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        async with db.session() as session, session.begin():
+            for i in range(5):
+                session.add(
+                    OutboxRow(
+                        event_id=f"e{i}",
+                        topic="t",
+                        key="k",
+                        type="x",
+                        headers={},
+                        payload="{}",
+                        created_at=base + timedelta(minutes=i % 3),
+                    )
+                )
+        seen: list[str] = []
+        cursor = None
+        for _ in range(5):
+            params = PageParams(limit=2, cursor=cursor)
+            async with db.session() as session:
+                rows = (
+                    await session.exec(
+                        keyset(select(OutboxRow), params, OutboxRow.created_at, OutboxRow.id)
+                    )
+                ).all()
+            items, cursor = page_of(list(rows), params, lambda r: (r.created_at.isoformat(), r.id))
+            assert all(r.created_at.tzinfo is not None for r in items)
+            seen += [r.event_id for r in items]
+            if cursor is None:
+                break
+        assert sorted(seen) == [f"e{i}" for i in range(5)]
+        assert len(seen) == len(set(seen))
+    finally:
+        await db.dispose()

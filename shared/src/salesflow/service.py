@@ -79,17 +79,22 @@ class ServiceSpec:
 async def _start_messaging(spec: ServiceSpec, ctx: ServiceContext) -> None:
     """Create topics (retrying until the broker answers), then start relay and consumers."""
     settings = ctx.settings
+    topics = spec.topics(settings)
+
+    async def create_topics() -> None:
+        await ensure_topics(settings, topics)
+
     backoff = 0.2
     while True:
         try:
-            await ensure_topics(settings, spec.topics(settings))
+            await create_topics()
             break
         except Exception as exc:
             log.warning("broker not reachable yet (%r); retrying in %.1fs", exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
     if settings.relay_enabled:
-        ctx.relay = Relay(ctx.db, settings)
+        ctx.relay = Relay(ctx.db, settings, on_connect=create_topics)
         ctx.relay.start()
     if settings.consumers_enabled:
         for cspec in spec.consumers:
@@ -99,6 +104,7 @@ async def _start_messaging(spec: ServiceSpec, ctx: ServiceContext) -> None:
                 settings=settings,
                 topics=cspec.topics,
                 handlers=cspec.handlers,
+                on_connect=create_topics,
             )
             ctx.consumers.append(consumer)
             consumer.start()

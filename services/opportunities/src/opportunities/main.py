@@ -1,5 +1,7 @@
 """The opportunities service: ``create_app()`` for uvicorn (``--factory``)."""
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -25,5 +27,14 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_app(SPEC, settings or Settings())
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """``clock`` lets tests move time for time-based rules (stale deals) instead of sleeping."""
+    app = build_app(SPEC, settings or Settings())
+    app.state.clock = clock or _utcnow
+    return app

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -43,8 +44,10 @@ class Consumer:
         settings: ServiceSettings,
         topics: list[str],
         handlers: dict[str, Handler],
+        on_connect: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
+        self.on_connect = on_connect
         self.db = db
         self.settings = settings
         self.topics = topics
@@ -82,6 +85,8 @@ class Consumer:
                 self.settings, self.group_id, [self.settings.topic(t) for t in self.topics]
             )
             try:
+                if self.on_connect is not None:
+                    await self.on_connect()
                 await consumer.start()
                 self.connected = True
                 backoff = 0.2

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
@@ -27,8 +28,14 @@ _MAINTENANCE_EVERY_S = 5.0
 
 
 class Relay:
-    def __init__(self, db: Database, settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ServiceSettings,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.db = db
+        self.on_connect = on_connect  # e.g. re-create topics on a broker that lost its log
         self.settings = settings
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -57,6 +64,8 @@ class Relay:
             producer: AIOKafkaProducer | None = None
             try:
                 await self._await_leadership()
+                if self.on_connect is not None:
+                    await self.on_connect()
                 producer = make_producer(self.settings)
                 await producer.start()
                 self.connected = True
@@ -100,6 +109,7 @@ class Relay:
         if not rows:
             return 0
         crashpoint("relay.before_publish")
+        await self._ensure_topics_exist(producer, {self.settings.topic(r.topic) for r in rows})
         futures = []
         for row in rows:
             futures.append(
@@ -128,6 +138,16 @@ class Relay:
                 (now - created).total_seconds()
             )
         return len(rows)
+
+    async def _ensure_topics_exist(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
+        """A broker that lost its log (the embedded one after a restart) acknowledges records for
+        topics it no longer has and drops them; so look the topics up before each batch and create
+        missing ones (one metadata round trip)."""
+        metadata = await producer.client.fetch_all_metadata()
+        missing = topics - metadata.topics()
+        if missing and self.on_connect is not None:
+            log.warning("topics %s missing on the broker; creating them", sorted(missing))
+            await self.on_connect()
 
     async def _maintenance(self) -> None:
         """Backlog gauges and retention of published rows."""

@@ -47,6 +47,11 @@ class Asset(ValueObject):
     order_id: Id = Field(description="Order it was delivered with")
     delivered_on: date
     warranty_end: date | None = Field(None, description="Last day of warranty")
+    kind: Literal["goods", "contract"] = Field(
+        "goods", description="Delivered goods, or a service contract (from a service line)"
+    )
+    contract_end: date | None = Field(None, description="Last day of a service contract")
+    line_no: int | None = Field(None, ge=1, description="Order line it was delivered with")
 
 
 @register_event(
@@ -98,6 +103,7 @@ class TicketOpened(TicketEvent):
     first_response_due: UtcDateTime = Field(description="SLA target for first response")
     resolution_due: UtcDateTime = Field(description="SLA target for resolution")
     warranty: Literal["in_warranty", "out_of_warranty", "unknown"] = "unknown"
+    warranty_end: date | None = Field(None, description="Last day of the asset's warranty")
 
 
 @register_event("ticket.resolved.v1", TOPIC, "A service ticket was resolved.")

@@ -18,11 +18,15 @@ from salesflow.contracts.events.common import (
     CompanySnapshot,
     Contact,
     Id,
+    LineKind,
     Percent,
     PricedLine,
+    Quantity,
     Terms,
     Totals,
+    UnitCode,
     UserId,
+    ValueObject,
     Version,
 )
 from salesflow.contracts.types import CurrencyCode, Payload
@@ -65,6 +69,18 @@ class OfferEvent(Payload):
     valid_until: date = Field(description="Last day the offer can be accepted")
 
 
+class BundleComponent(ValueObject):
+    """A component of a bundle line: the line is priced as one, but delivered as its parts
+    (goods become shipments, services implementation tasks)."""
+
+    line_no: int = Field(ge=1, description="The bundle's line in `lines`")
+    sku: str = Field(min_length=1, description="Component SKU")
+    name: str = Field(min_length=1, description="Component name")
+    quantity: Quantity = Field(description="Quantity for the whole line (bundle qty × per bundle)")
+    unit: UnitCode
+    kind: LineKind
+
+
 class OfferContent(OfferEvent):
     """An offer event that carries the whole offer document."""
 
@@ -73,6 +89,12 @@ class OfferContent(OfferEvent):
     lines: list[PricedLine] = Field(min_length=1)
     terms: Terms
     notes: str | None = Field(None, description="Free text printed on the offer")
+    bundle_components: list[BundleComponent] = Field(
+        default_factory=list, description="Components of the bundle lines, by line number"
+    )
+    discount_percent: Percent | None = Field(
+        None, description="Document-level discount, already included in each line's discount"
+    )
 
 
 @register_event("offer.created.v1", TOPIC, "A priced offer (version 1) was created.")
