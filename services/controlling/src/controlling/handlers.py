@@ -1,26 +1,71 @@
-"""Controlling consumes every topic of the catalog with its own consumer group."""
+"""Controlling consumes every topic of the catalog with its own consumer group: each event is
+stored once (its id is the key), and the projection of its aggregate is folded again."""
 
 from datetime import UTC, datetime
 
-from controlling.tables import JourneyEvent
-from salesflow.contracts.catalog import all_events, all_topics
-from salesflow.messaging.handlers import Handler, HandlerContext
+from controlling.domain.attributes import attributes
+from controlling.projector import fit, project
+from controlling.tables import ControllingJourneyLink, JourneyEvent
+from salesflow.contracts.catalog import all_events, all_topics, event_spec
+from salesflow.contracts.envelope import MalformedEvent
+from salesflow.contracts.events import KEY_FIELDS
+from salesflow.messaging.handlers import Handler, HandlerContext, PermanentError
+
+CORRELATION_ID_LENGTH = 64
 
 
-async def record_journey_event(ctx: HandlerContext) -> None:
+async def record_event(ctx: HandlerContext) -> None:
     event = ctx.event
-    ctx.session.add(
-        JourneyEvent(
-            event_id=event.id,
-            correlation_id=event.correlation_id,
-            causation_id=event.causation_id,
-            type=event.type,
-            source=event.source,
-            subject=event.subject,
-            occurred_at=event.time,
-            recorded_at=datetime.now(UTC),
-        )
+    spec = event_spec(event.type)
+    if spec is None:  # the consumer routes only catalog types here
+        raise PermanentError(f"unknown event type {event.type}")
+    try:
+        ctx.payload()
+    except MalformedEvent as exc:
+        raise PermanentError(str(exc)) from exc
+    session = ctx.session
+    if await session.get(JourneyEvent, event.id) is not None:
+        return  # stored already (a redelivery after the inbox was cleared, e.g. DLQ replay)
+    attrs = attributes(spec.topic, KEY_FIELDS.get(spec.topic), event.data)
+    values = fit(
+        JourneyEvent,
+        {
+            "event_id": event.id,
+            "correlation_id": event.correlation_id,
+            "causation_id": event.causation_id,
+            "type": event.type,
+            "source": event.source,
+            "subject": event.subject,
+            "occurred_at": event.time,
+            "recorded_at": datetime.now(UTC),
+            "topic": spec.topic,
+            "service": all_topics()[spec.topic].producer,
+            "aggregate": attrs.aggregate,
+            "aggregate_id": attrs.aggregate_id,
+            "version": attrs.version,
+            "owner": attrs.owner,
+            "team": attrs.team,
+            "company_id": attrs.company_id,
+            "account_id": attrs.account_id,
+            "data": event.data,
+        },
     )
+    session.add(JourneyEvent(**values))
+    correlation_id = values["correlation_id"]
+    for earlier in attrs.related_journeys:
+        if earlier == correlation_id or len(earlier) > CORRELATION_ID_LENGTH:
+            continue
+        if await session.get(ControllingJourneyLink, (correlation_id, earlier)) is None:
+            session.add(
+                ControllingJourneyLink(
+                    correlation_id=correlation_id,
+                    earlier_correlation_id=earlier,
+                    event_id=event.id,
+                )
+            )
+    await session.flush()
+    if attrs.aggregate_id:
+        await project(session, attrs.aggregate, attrs.aggregate_id)
 
 
 def _consumed_types() -> list[str]:
@@ -28,4 +73,4 @@ def _consumed_types() -> list[str]:
     return [t for t, spec in all_events().items() if spec.topic in topics]
 
 
-HANDLERS: dict[str, Handler] = dict.fromkeys(_consumed_types(), record_journey_event)
+HANDLERS: dict[str, Handler] = dict.fromkeys(_consumed_types(), record_event)
