@@ -46,6 +46,8 @@ async def test_openapi_fuzz(
         result = subprocess.run(
             [
                 str(Path(sys.executable).with_name("schemathesis")),
+                "--config-file",
+                str(Path(__file__).with_name("schemathesis.toml")),
                 "run",
                 f"{proc.url}/openapi.json",
                 "--checks", "all",

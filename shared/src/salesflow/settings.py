@@ -37,6 +37,7 @@ class ServiceSettings(BaseSettings):
     kafka_request_timeout_ms: int = 10_000
     kafka_linger_ms: int = 2
     kafka_compression: str | None = None
+    kafka_fetch_max_wait_ms: int = 10  # small: an idle fetch returns quickly, events flow at once
     topic_prefix: str = ""  # isolates tests (and tenants) sharing one broker
 
     relay_enabled: bool = True

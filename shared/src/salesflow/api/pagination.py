@@ -44,9 +44,9 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise Problem(400, "cursor is not valid") from None
+        raise Problem(422, "cursor is not valid") from None
     if not isinstance(values, list) or len(values) != arity:
-        raise Problem(400, "cursor is not valid")
+        raise Problem(422, "cursor is not valid")
     return values
 
 
@@ -73,7 +73,7 @@ def _coerce(column: InstrumentedAttribute, value: Any) -> Any:
             return python_type.fromisoformat(value)
         return python_type(value)
     except (TypeError, ValueError):
-        raise Problem(400, "cursor is not valid") from None
+        raise Problem(422, "cursor is not valid") from None
 
 
 def page_of(rows: list[Any], params: PageParams, key: Any) -> tuple[list[Any], str | None]:

@@ -45,9 +45,11 @@ class Consumer:
         topics: list[str],
         handlers: dict[str, Handler],
         on_connect: Callable[[], Awaitable[None]] | None = None,
+        on_committed: Callable[[list[Envelope]], None] | None = None,
     ) -> None:
         self.name = name
         self.on_connect = on_connect
+        self.on_committed = on_committed  # observers of handled events, after their DB commit
         self.db = db
         self.settings = settings
         self.topics = topics
@@ -231,6 +233,8 @@ class Consumer:
     def _committed(self, events: list[Envelope]) -> None:
         if not events:
             return
+        if self.on_committed is not None:
+            self.on_committed(events)
         now = time.time()
         for event in events:
             self._count(event.type, "handled")

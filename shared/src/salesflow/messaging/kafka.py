@@ -38,7 +38,7 @@ def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         max_partition_fetch_bytes=4_194_304,
-        fetch_max_wait_ms=50,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
     )
 

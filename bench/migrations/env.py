@@ -1,0 +1,3 @@
+from salesflow.migrations import run_env
+
+run_env()
