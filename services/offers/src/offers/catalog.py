@@ -1,0 +1,197 @@
+"""Catalog and price books between tables, API models and the pure domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import or_
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from offers.domain.configuration import (
+    Component,
+    Condition,
+    OptionDef,
+    ProductDef,
+    Rule,
+    RuleKind,
+)
+from offers.domain.pricebooks import PriceBookDef, PriceEntryDef, PriceList
+from offers.domain.pricing import Tier, TierMode
+from offers.schemas import (
+    PriceBookOut,
+    PriceEntryIn,
+    PriceEntryOut,
+    ProductFields,
+    ProductOut,
+    TierIn,
+)
+from offers.tables import NO_OPTION, PriceBookRow, PriceEntryRow, ProductRow
+
+
+def product_def(row: ProductRow) -> ProductDef:
+    return ProductDef(
+        sku=row.sku,
+        name=row.name,
+        kind=row.kind,
+        active=row.active,
+        options=tuple(
+            OptionDef(
+                code=o["code"],
+                name=o["name"],
+                values=tuple(o.get("values") or ()),
+                required=bool(o.get("required")),
+                default=o.get("default"),
+            )
+            for o in row.options
+        ),
+        rules=tuple(
+            Rule(
+                kind=RuleKind(r["kind"]),
+                when=Condition(r["when"]["option"], r["when"].get("value")),
+                then=Condition(r["then"]["option"], r["then"].get("value")),
+                name=r.get("name") or "",
+                message=r.get("message"),
+            )
+            for r in row.rules
+        ),
+        components=tuple(Component(c["sku"], Decimal(c["quantity"])) for c in row.components),
+        requires_skus=tuple(row.requires_skus),
+        excludes_skus=tuple(row.excludes_skus),
+    )
+
+
+def apply_product_fields(row: ProductRow, body: ProductFields) -> None:
+    data = body.model_dump(mode="json")
+    for key in (
+        "name",
+        "description",
+        "unit",
+        "tax_category",
+        "kind",
+        "active",
+        "options",
+        "rules",
+        "components",
+        "requires_skus",
+        "excludes_skus",
+    ):
+        setattr(row, key, data[key])
+
+
+def product_out(row: ProductRow) -> ProductOut:
+    return ProductOut.model_validate(
+        {**row.model_dump(), "is_bundle": bool(row.components)}, from_attributes=False
+    )
+
+
+async def load_products(session: AsyncSession, skus: Iterable[str]) -> dict[str, ProductRow]:
+    """The products named, plus the components of any bundle among them."""
+    wanted = set(skus)
+    rows = {
+        r.sku: r
+        for r in (await session.exec(select(ProductRow).where(ProductRow.sku.in_(wanted)))).all()
+    }
+    parts = {c["sku"] for r in rows.values() for c in r.components} - rows.keys()
+    if parts:
+        for r in (await session.exec(select(ProductRow).where(ProductRow.sku.in_(parts)))).all():
+            rows[r.sku] = r
+    return rows
+
+
+def book_def(row: PriceBookRow) -> PriceBookDef:
+    return PriceBookDef(
+        id=row.id,
+        name=row.name,
+        currency=row.currency,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        segment=row.segment,
+        customer_id=row.customer_id,
+        priority=row.priority,
+        active=row.active,
+    )
+
+
+def entry_def(row: PriceEntryRow) -> PriceEntryDef:
+    return PriceEntryDef(
+        book_id=row.book_id,
+        sku=row.sku,
+        unit_price=Decimal(row.unit_price),
+        option_code=row.option_code or None,
+        option_value=row.option_value if row.option_code else None,
+        tiers=tuple(Tier(Decimal(t["min_quantity"]), Decimal(t["unit_price"])) for t in row.tiers),
+        mode=TierMode(row.mode),
+    )
+
+
+def entry_row(book_id: str, entry: PriceEntryIn) -> PriceEntryRow:
+    return PriceEntryRow(
+        book_id=book_id,
+        sku=entry.sku,
+        option_code=entry.option_code or NO_OPTION,
+        option_value=entry.option_value or NO_OPTION,
+        unit_price=entry.unit_price,
+        mode=entry.mode.value,
+        tiers=[t.model_dump(mode="json") for t in entry.tiers],
+    )
+
+
+def book_out(row: PriceBookRow, entries: Iterable[PriceEntryRow]) -> PriceBookOut:
+    return PriceBookOut(
+        **row.model_dump(exclude={"created_by"}),
+        entries=[
+            PriceEntryOut(
+                sku=e.sku,
+                unit_price=Decimal(e.unit_price).normalize(),
+                option_code=e.option_code or None,
+                option_value=e.option_value if e.option_code else None,
+                mode=TierMode(e.mode),
+                tiers=[TierIn.model_validate(t) for t in e.tiers],
+            )
+            for e in entries
+        ],
+    )
+
+
+async def load_price_list(
+    session: AsyncSession,
+    *,
+    currency: str,
+    customer_id: str | None,
+    segment: str | None,
+    on: date,
+    skus: Iterable[str],
+) -> PriceList:
+    """Only the books that can apply (currency, dates, customer) and only the SKUs needed."""
+    books = (
+        await session.exec(
+            select(PriceBookRow).where(
+                PriceBookRow.currency == currency,
+                PriceBookRow.active.is_(True),
+                PriceBookRow.valid_from <= on,
+                or_(PriceBookRow.valid_to.is_(None), PriceBookRow.valid_to >= on),
+                or_(PriceBookRow.customer_id.is_(None), PriceBookRow.customer_id == customer_id),
+            )
+        )
+    ).all()
+    ids = [b.id for b in books]
+    entries = []
+    if ids:
+        entries = (
+            await session.exec(
+                select(PriceEntryRow).where(
+                    PriceEntryRow.book_id.in_(ids), PriceEntryRow.sku.in_(set(skus))
+                )
+            )
+        ).all()
+    return PriceList(
+        [book_def(b) for b in books],
+        [entry_def(e) for e in entries],
+        currency=currency,
+        customer_id=customer_id,
+        segment=segment,
+        on=on,
+    )

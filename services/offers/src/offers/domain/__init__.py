@@ -1,0 +1,1 @@
+"""Pure business rules of the offers service: no FastAPI, no SQL."""
