@@ -7,7 +7,7 @@ SERVICES := leads opportunities offers orders fulfillment aftersales controlling
 EDITABLES := -e shared $(foreach s,$(SERVICES),-e services/$(s))
 STAMP := $(VENV)/.installed
 BROKER ?= embedded
-TEST_PATHS := shared/tests $(foreach s,$(SERVICES),services/$(s)/tests) tests
+TEST_PATHS := shared/tests $(wildcard services/*/tests) tests
 PYTEST_ARGS ?=
 
 .PHONY: install run demo test test-real lint format bench clean help

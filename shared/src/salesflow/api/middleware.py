@@ -57,28 +57,38 @@ class BodyLimit:
                     )
                     return
         received = 0
-        started = False
+        overflow = False
+        answered = False
 
         async def guarded_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflow
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    overflow = True
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
+        async def guarded_send(message: Message) -> None:
+            # the app may turn our exception into an error of its own (e.g. 400 for a body it
+            # could not parse): whatever it answers, the client gets the 413
+            nonlocal answered
+            if overflow:
+                if not answered:
+                    answered = True
+                    await _send_problem(
+                        send, 413, "Content Too Large", f"body exceeds {limit} bytes"
+                    )
+                return
             await send(message)
 
         try:
-            await self.app(scope, guarded_receive, tracking_send)
+            await self.app(scope, guarded_receive, guarded_send)
         except _TooLarge:
-            if not started:
-                await _send_problem(send, 413, "Content Too Large", f"body exceeds {limit} bytes")
+            pass
+        if overflow and not answered:
+            await _send_problem(send, 413, "Content Too Large", f"body exceeds {limit} bytes")
 
 
 class RequestContext:

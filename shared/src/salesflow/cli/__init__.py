@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from salesflow.cli import dev, ops
+from salesflow.cli import dev, ops, services
 
 app = typer.Typer(
     name="salesflow",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 ops.register(app)
 dev.register(app)
+services.register(app)
 
 
 def main() -> None:

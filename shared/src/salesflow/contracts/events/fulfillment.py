@@ -112,6 +112,7 @@ class ShipmentDispatched(FulfillmentEvent):
     shipment_id: Id
     carrier: str | None = None
     tracking_number: str | None = None
+    tracking_url: str | None = Field(None, description="Carrier's tracking page")
     lines: list[DeliveredLine] = Field(min_length=1, description="Dispatched quantities")
     dispatched_at: UtcDateTime
     status_event_id: Id | None = Field(None, description="Logistics status event behind it")

@@ -1,0 +1,161 @@
+"""HTTP conventions on a real service app: problem+json for bad input, nothing written;
+idempotency keys; CORS; correlation ids; metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from probe.app import MIGRATIONS, SPEC, ProbeItem, ProbeSettings, create_app
+from pydantic import BaseModel, ConfigDict
+from test_messaging import count
+
+from salesflow.api.idempotency import run_idempotent
+from salesflow.auth import Principal, require
+from salesflow.messaging.tables import OutboxRow
+from salesflow.service import ServiceSpec, build_app
+from salesflow.testing.helpers import bearer, running
+from salesflow.testing.plugin import migrate, test_db_kind
+
+ADMIN = bearer("root", ["admin"])
+
+
+@pytest.fixture
+async def client(settings_for: Callable, database_url: str):
+    await migrate(MIGRATIONS, database_url)
+    app = create_app(settings_for(ProbeSettings, max_body_bytes=2048))
+    async with running(app) as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b'{"name": "x"', {"content-type": "application/json"}, 400),
+        (b'{"name": 5}', {"content-type": "application/json"}, 422),
+        (b'{"name": "x", "admin": true}', {"content-type": "application/json"}, 422),
+        (b"{}", {"content-type": "application/json"}, 422),
+        (b"name=x", {"content-type": "application/x-www-form-urlencoded"}, 422),
+        (b'{"name": "' + b"x" * 5000 + b'"}', {"content-type": "application/json"}, 413),
+    ],
+    ids=["malformed-json", "wrong-type", "unknown-field", "missing-field", "not-json", "too-large"],
+)
+async def test_bad_input_gets_problem_json_and_writes_nothing(
+    client, body: bytes, headers: dict, status: int
+) -> None:
+    resp = await client.post("/items", content=body, headers={**ADMIN, **headers})
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    problem = resp.json()
+    assert problem["status"] == status and problem["title"]
+    assert (await client.get("/received", headers=ADMIN)).json()["items"] == 0
+    assert await count(client.app.state.db, OutboxRow) == 0
+
+
+async def test_chunked_body_over_the_limit_gets_413(client) -> None:
+    async def chunks():
+        for _ in range(10):
+            yield b"x" * 1000
+
+    resp = await client.post(
+        "/items", content=chunks(), headers={**ADMIN, "content-type": "application/json"}
+    )
+    assert resp.status_code == 413
+    assert resp.headers["content-type"] == "application/problem+json"
+
+
+async def test_unknown_route_and_method(client) -> None:
+    resp = await client.get("/nowhere", headers=ADMIN)
+    assert resp.status_code == 404
+    assert resp.headers["content-type"] == "application/problem+json"
+    resp = await client.delete("/items", headers=ADMIN)
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "POST"
+
+
+async def test_correlation_id_is_echoed_and_metrics_count_requests(client) -> None:
+    resp = await client.get("/received", headers={**ADMIN, "X-Correlation-Id": "journey-42"})
+    assert resp.headers["x-correlation-id"] == "journey-42"
+    assert resp.headers.get("x-correlation-id")
+    metrics = (await client.get("/metrics")).text
+    assert (
+        'salesflow_http_request_duration_seconds_count{method="GET",route="/received",service="probe",status="200"}'
+        in metrics
+    )
+
+
+async def test_cors_allows_configured_origin_only(client) -> None:
+    preflight = {
+        "Origin": "http://localhost:3000",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,idempotency-key",
+    }
+    resp = await client.options("/items", headers=preflight)
+    assert resp.status_code == 200
+    assert resp.headers["access-control-allow-origin"] == "http://localhost:3000"
+    resp = await client.options("/items", headers={**preflight, "Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in resp.headers
+
+
+async def test_idempotency_key_semantics(settings_for: Callable, database_url: str) -> None:
+    await migrate(MIGRATIONS, database_url)
+    spec = ServiceSpec(**{**SPEC.__dict__, "routers": [*SPEC.routers, router]})
+    app = build_app(spec, settings_for(ProbeSettings))
+    async with running(app) as client:
+        key = {**ADMIN, "Idempotency-Key": "k-1"}
+        first, twin = await asyncio.gather(
+            client.post("/things", json={"name": "a"}, headers=key),
+            _later(client.post("/things", json={"name": "a"}, headers=key)),
+        )
+        assert first.status_code == 201
+        if test_db_kind() == "postgresql":
+            assert twin.status_code == 409  # same key still in progress
+        else:  # SQLite units of work take turns: the twin waits and gets the stored answer
+            assert twin.status_code == 201
+            assert twin.headers["idempotent-replayed"] == "true"
+        again = await client.post("/things", json={"name": "a"}, headers=key)
+        assert again.status_code == 201
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        other = await client.post("/things", json={"name": "b"}, headers=key)
+        assert other.status_code == 422
+        assert (await client.get("/received", headers=ADMIN)).json()["items"] == 1
+        # another principal may use the same key for its own request
+        mine = await client.post(
+            "/things",
+            json={"name": "b"},
+            headers={**bearer("other", ["admin"]), "Idempotency-Key": "k-1"},
+        )
+        assert mine.status_code == 201
+        assert (await client.get("/received", headers=ADMIN)).json()["items"] == 2
+
+
+class ThingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+router = APIRouter()
+
+
+@router.post("/things", status_code=201)
+async def create_thing(
+    body: ThingIn, request: Request, principal: Principal = Depends(require("admin"))
+) -> JSONResponse:
+    async def work(session):
+        await asyncio.sleep(0.2)  # long enough for a concurrent twin to arrive
+        item = ProbeItem(name=body.name, key="k")
+        session.add(item)
+        await session.flush()
+        return 201, {"id": item.id, "name": body.name}
+
+    return await run_idempotent(request.app.state.db, request, principal.sub, body, work)
+
+
+async def _later(coro):
+    await asyncio.sleep(0.05)
+    return await coro
