@@ -10,10 +10,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from probe.app import MIGRATIONS, ProbeSettings
-from test_messaging import read_topic
 
 from salesflow.contracts.envelope import Envelope, new_event
 from salesflow.testing.helpers import bearer, eventually, free_port
+from salesflow.testing.kafka import read_topic
 from salesflow.testing.plugin import migrate
 from salesflow.testing.processes import ServiceProcess
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Callable
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from probe.app import MIGRATIONS, ProbeSettings, create_app
 from sqlalchemy import func
 from sqlmodel import select
@@ -17,38 +15,10 @@ from salesflow.db import Database
 from salesflow.messaging import dlq
 from salesflow.messaging.tables import InboxRow, OutboxRow
 from salesflow.testing.helpers import bearer, eventually, running
+from salesflow.testing.kafka import read_topic
 from salesflow.testing.plugin import migrate
 
 ADMIN = bearer("root", ["admin"])
-
-
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 30) -> list:
-    """Everything on ``topic`` (at least ``expect`` records, or whatever came within timeout)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and len(records) < expect:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
-        if expect == 0:  # make sure nothing trickles in
-            batch = await consumer.getmany(timeout_ms=1000)
-            for recs in batch.values():
-                records.extend(recs)
-    finally:
-        await consumer.stop()
-    return records
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ class Relay:
         self.published = 0
         self._last_maintenance = 0.0
         self._backoff = 0.2  # reset by every batch that goes through
+        self._stopping = False
         db.on_outbox_commit(self.wake)
 
     def wake(self) -> None:
@@ -52,15 +53,21 @@ class Relay:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"relay-{self.settings.service}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Publish what is committed (within ``grace_s``), then stop."""
+        self._stopping = True
+        self._wake.set()
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
         await self._release_lock()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             producer: AIOKafkaProducer | None = None
             try:
                 await self._await_leadership()
@@ -88,6 +95,8 @@ class Relay:
         while True:
             self._wake.clear()
             sent = await self._publish_batch(producer)
+            if self._stopping and sent == 0:
+                return
             if loop.time() - self._last_maintenance > _MAINTENANCE_EVERY_S:
                 await self._maintenance()
                 self._last_maintenance = loop.time()
