@@ -734,7 +734,7 @@ async def test_forecast_weights_the_open_pipeline_per_owner_team_and_currency(
                 break
         assert len(seen) == len(set(seen)) == 6
         bad = await client.get("/opportunities", params={"cursor": "garbage"}, headers=MANAGER)
-        assert bad.status_code == 400
+        assert bad.status_code == 422
 
         resp = await client.get("/forecast", params={"period": "quarter"}, headers=MANAGER)
         assert resp.status_code == 200, resp.text
