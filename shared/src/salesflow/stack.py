@@ -1,0 +1,166 @@
+"""The local platform as processes: broker, migrations, seven services on their ports.
+Used by ``salesflow dev`` and by the end-to-end and chaos tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from salesflow import registry
+
+console = Console()
+
+
+class DevStack:
+    """The processes ``salesflow dev`` owns; stops every one of them, whatever happens."""
+
+    def __init__(
+        self, data_dir: Path, port_offset: int = 0, extra_env: dict[str, str] | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        self.port_offset = port_offset
+        self.extra_env = extra_env or {}  # e.g. topic prefix, database URLs (tests)
+        self.bootstrap = ""
+        self.broker = None
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.reported: set[str] = set()
+
+    def port(self, service: str) -> int:
+        return registry.PORTS[service] + self.port_offset
+
+    def db_url(self, service: str) -> str:
+        key = f"SALESFLOW_{service.upper()}_DATABASE_URL"
+        default = f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+        return self.extra_env.get(key) or os.environ.get(key) or default
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(service)}"
+
+    def env(self, service: str, bootstrap: str) -> dict[str, str]:
+        env = {**os.environ, **self.extra_env}
+        env[f"SALESFLOW_{service.upper()}_DATABASE_URL"] = self.db_url(service)
+        env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        return env
+
+    def start_broker(self, kind: str, port: int) -> str:
+        from salesflow import broker as brokers
+
+        if kind == "kafka":
+            console.print("starting Apache Kafka (first start fetches its jars) …")
+            self.broker = brokers.start_kafka(
+                port=port,
+                data_dir=self.data_dir / "kafka",
+                log_path=self.data_dir / "logs" / "kafka.log",
+            )
+        else:
+            self.broker = brokers.start_embedded(
+                port=port, log_path=self.data_dir / "logs" / "broker.log"
+            )
+        return self.broker.bootstrap
+
+    def migrate(self) -> None:
+        from salesflow.migrations import upgrade
+
+        def one(name: str) -> None:
+            module = registry.load(name)
+            assert module.spec.migrations_dir is not None
+            upgrade(module.spec.migrations_dir, self.db_url(name))
+
+        for name in registry.SERVICES:  # alembic's context is process-global: one at a time
+            one(name)
+
+    def start_services(self, bootstrap: str) -> None:
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for name in registry.SERVICES:
+            log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+            self.procs[name] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"{name}.main:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port(name)),
+                    "--log-level",
+                    "warning",
+                    "--timeout-graceful-shutdown",
+                    "15",
+                ],
+                env=self.env(name, bootstrap),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us only; we stop them in order
+            )
+            log.close()
+
+    def wait_ready(self, timeout: float) -> list[str]:
+        deadline = time.monotonic() + timeout
+        pending = set(registry.SERVICES)
+        with httpx.Client(timeout=1.0) as client:
+            while pending and time.monotonic() < deadline:
+                for name in sorted(pending):
+                    if self.procs[name].poll() is not None:
+                        raise RuntimeError(self.died_message(name))
+                    try:
+                        url = f"http://127.0.0.1:{self.port(name)}/readyz"
+                        if client.get(url).status_code == 200:
+                            pending.discard(name)
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.1)
+        return sorted(pending)
+
+    def died_message(self, name: str) -> str:
+        code = self.procs[name].returncode
+        log = self.data_dir / "logs" / f"{name}.log"
+        tail = log.read_text(errors="replace").splitlines()[-8:] if log.exists() else []
+        return f"{name} exited with code {code}; last lines of {log}:\n" + "\n".join(tail)
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None and name not in self.reported:
+                self.reported.add(name)
+                console.print(f"[bold red]service died:[/bold red] {self.died_message(name)}")
+        if self.broker is not None and not self.broker.alive() and "broker" not in self.reported:
+            self.reported.add("broker")
+            console.print("[bold red]the broker died[/bold red]; see .data/logs")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if self.broker is not None:
+            self.broker.stop()
+
+    def table(self, bootstrap: str) -> Table:
+        table = Table(title="Salesflow is running", show_lines=False)
+        table.add_column("service")
+        table.add_column("URL")
+        table.add_column("API docs")
+        for name in registry.SERVICES:
+            url = f"http://127.0.0.1:{self.port(name)}"
+            table.add_row(name, url, f"{url}/docs")
+        table.caption = (
+            f"broker {bootstrap} · data and logs in {self.data_dir} · "
+            "token: salesflow token --sub alice --roles sales_rep · Ctrl-C stops everything"
+        )
+        return table
