@@ -55,16 +55,31 @@ async def test_every_route_needs_a_token_and_a_role(service: str) -> None:
     "token",
     [
         "not-a-jwt",
-        jwt.encode({"sub": "a", "roles": ["admin"], "aud": "salesflow", "exp": int(time.time()) - 60},
-                   DEV_JWT_SECRET, algorithm="HS256"),
-        jwt.encode({"sub": "a", "roles": ["admin"], "aud": "salesflow", "exp": int(time.time()) + 60},
-                   "another-secret-of-sufficient-length-123", algorithm="HS256"),
-        jwt.encode({"sub": "a", "roles": ["admin"], "aud": "elsewhere", "exp": int(time.time()) + 60},
-                   DEV_JWT_SECRET, algorithm="HS256"),
-        jwt.encode({"sub": "a", "roles": "admin", "aud": "salesflow", "exp": int(time.time()) + 60},
-                   DEV_JWT_SECRET, algorithm="HS256"),
-        jwt.encode({"roles": ["admin"], "aud": "salesflow", "exp": int(time.time()) + 60},
-                   DEV_JWT_SECRET, algorithm="HS256"),
+        jwt.encode(
+            {"sub": "a", "roles": ["admin"], "aud": "salesflow", "exp": int(time.time()) - 60},
+            DEV_JWT_SECRET,
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {"sub": "a", "roles": ["admin"], "aud": "salesflow", "exp": int(time.time()) + 60},
+            "another-secret-of-sufficient-length-123",
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {"sub": "a", "roles": ["admin"], "aud": "elsewhere", "exp": int(time.time()) + 60},
+            DEV_JWT_SECRET,
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {"sub": "a", "roles": "admin", "aud": "salesflow", "exp": int(time.time()) + 60},
+            DEV_JWT_SECRET,
+            algorithm="HS256",
+        ),
+        jwt.encode(
+            {"roles": ["admin"], "aud": "salesflow", "exp": int(time.time()) + 60},
+            DEV_JWT_SECRET,
+            algorithm="HS256",
+        ),
     ],
     ids=["garbage", "expired", "wrong-key", "wrong-audience", "roles-not-a-list", "no-subject"],
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -15,18 +14,14 @@ import pytest
 
 from salesflow import registry
 from salesflow.broker import port_free
-from salesflow.testing.helpers import free_port
+from salesflow.testing.helpers import free_port, free_port_block
 from salesflow.testing.plugin import test_broker_kind
 
 pytestmark = pytest.mark.slow
 
 
 def _free_offset() -> int:
-    for _ in range(50):
-        offset = random.randrange(1000, 20000, 10)
-        if all(port_free("127.0.0.1", p + offset) for p in registry.PORTS.values()):
-            return offset
-    raise RuntimeError("no free block of service ports")
+    return free_port_block(list(registry.PORTS.values()))
 
 
 def test_dev_starts_and_stops_everything(tmp_path: Path) -> None:
@@ -34,11 +29,16 @@ def test_dev_starts_and_stops_everything(tmp_path: Path) -> None:
     broker_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFLOW_", "KAFKA_"))}
     cmd = [
-        str(Path(sys.executable).with_name("salesflow")), "dev",
-        "--broker", test_broker_kind(),
-        "--broker-port", str(broker_port),
-        "--data-dir", str(tmp_path / "data"),
-        "--port-offset", str(offset),
+        str(Path(sys.executable).with_name("salesflow")),
+        "dev",
+        "--broker",
+        test_broker_kind(),
+        "--broker-port",
+        str(broker_port),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--port-offset",
+        str(offset),
     ]
     out = tmp_path / "dev.out"
     with open(out, "wb") as sink:
@@ -75,9 +75,19 @@ def test_dev_reports_a_taken_broker_port(tmp_path: Path) -> None:
         blocker.listen()
         port = blocker.getsockname()[1]
         result = subprocess.run(
-            [str(Path(sys.executable).with_name("salesflow")), "dev", "--broker-port", str(port),
-             "--data-dir", str(tmp_path), "--port-offset", str(_free_offset())],
-            capture_output=True, text=True, timeout=60,
+            [
+                str(Path(sys.executable).with_name("salesflow")),
+                "dev",
+                "--broker-port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+                "--port-offset",
+                str(_free_offset()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
             env={k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")},
         )
     assert result.returncode != 0

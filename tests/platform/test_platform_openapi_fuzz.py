@@ -3,6 +3,7 @@ service as a real process on a real database and broker: no server error, no sch
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -43,18 +44,24 @@ async def test_openapi_fuzz(
     try:
         proc.wait_ready()
         token = bearer("fuzzer", ["admin"], team="north")["Authorization"]
-        result = subprocess.run(
+        result = await asyncio.to_thread(
+            subprocess.run,
             [
                 str(Path(sys.executable).with_name("schemathesis")),
                 "--config-file",
                 str(Path(__file__).with_name("schemathesis.toml")),
                 "run",
                 f"{proc.url}/openapi.json",
-                "--checks", "all",
-                "--max-examples", MAX_EXAMPLES,
-                "--seed", "20261127",
-                "--header", f"Authorization: {token}",
-                "--request-timeout", "10",
+                "--checks",
+                "all",
+                "--max-examples",
+                MAX_EXAMPLES,
+                "--seed",
+                "20261127",
+                "--header",
+                f"Authorization: {token}",
+                "--request-timeout",
+                "10",
                 "--no-color",
             ],
             capture_output=True,

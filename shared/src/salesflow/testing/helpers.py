@@ -24,6 +24,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_block(ports: list[int], step: int = 10) -> int:
+    """An offset that makes every one of ``ports`` free (for a second platform beside ``make run``)."""
+    import random
+
+    for _ in range(100):
+        offset = random.randrange(1000, 20000, step)
+        if all(_is_free(p + offset) for p in ports):
+            return offset
+    raise RuntimeError("no free block of ports")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 async def eventually(
     probe: Callable[[], Awaitable[T]],
     *,
