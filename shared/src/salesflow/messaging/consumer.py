@@ -1,5 +1,5 @@
-"""Consumer loop: one DB transaction per partition batch (handler writes + inbox rows + new outbox
-rows), offsets committed only after that commit, poison events dead-lettered after retries."""
+"""Consumer loop: one DB transaction per poll (handler writes + inbox rows + new outbox rows),
+offsets committed only after that commit, poison events dead-lettered after retries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -25,12 +24,6 @@ from salesflow.messaging.kafka import make_consumer
 from salesflow.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Outcome:
-    done: int  # records of the batch settled (handled, skipped or parked)
-    failed: bool  # the record after them failed and needs the slow path
 
 
 class Consumer:
@@ -96,8 +89,7 @@ class Consumer:
                     batches = await consumer.getmany(
                         timeout_ms=200, max_records=self.settings.consumer_batch_size
                     )
-                    for tp, records in batches.items():
-                        await self._process_partition(consumer, tp, records)
+                    await self._process(consumer, batches)
                     await self._report_lag(consumer)
             except asyncio.CancelledError:
                 raise
@@ -112,69 +104,68 @@ class Consumer:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer.stop(), 5)
 
-    async def _process_partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
+    async def _process(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
-        i = 0
-        while i < len(records):
-            outcome = await self._fast_path(records[i:])
-            i += outcome.done
-            if outcome.failed:
-                await self._slow_path(records[i])
-                i += 1
-            if i:
-                crashpoint("consumer.after_db_commit")
-                await consumer.commit({tp: OffsetAndMetadata(records[i - 1].offset + 1, "")})
+        """Optimistically the whole poll in one transaction; if anything in it fails, roll it
+        back and take the records one by one (retries, then the DLQ) so that the good ones still
+        commit and the partition keeps flowing."""
+        if not batches:
+            return
+        if not await self._fast_path([r for records in batches.values() for r in records]):
+            for records in batches.values():
+                for record in records:
+                    await self._slow_path(record)
+        crashpoint("consumer.after_db_commit")
+        await consumer.commit(
+            {tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()}
+        )
 
-    async def _fast_path(self, records: list[ConsumerRecord]) -> _Outcome:
-        """All records in one transaction, each handler in a savepoint; stop at the first failure
-        and commit what came before it."""
-        parsed: list[Envelope | None] = []
+    async def _fast_path(self, records: list[ConsumerRecord]) -> bool:
+        """Handlers, inbox rows and new outbox rows of every record in ONE transaction.
+        False (and nothing written) if any record is malformed or its handler fails."""
+        events: list[Envelope] = []
         for record in records:
             try:
-                parsed.append(Envelope.from_record(record.headers, record.value))
+                events.append(Envelope.from_record(record.headers, record.value))
             except MalformedEvent:
-                parsed.append(None)
-        committed: list[Envelope] = []
-        failed = False
-        done = 0
-        async with self.db.session() as session, session.begin():
-            already = await inbox.seen(session, self.name, [e.id for e in parsed if e is not None])
-            for event in parsed:
-                if event is None:
-                    failed = True
-                    break
-                if event.id in already:
-                    self._count(event.type, "duplicate")
-                    done += 1
-                    continue
-                handler = self.handlers.get(event.type)
-                if handler is None:
-                    if event_spec(event.type) is None:
-                        failed = True  # not in the catalog: a poison event
-                        break
-                    self._count(event.type, "unhandled")
-                    done += 1
-                    continue
-                started = time.perf_counter()
-                try:
-                    async with session.begin_nested():
-                        await handler(HandlerContext(session, event, self.settings))
-                        inbox.record(session, self.name, event.id, event.type)
-                except Exception as exc:
-                    log.info(
-                        "handler %s failed on %s, retrying alone: %r", self.name, event.id, exc
-                    )
-                    failed = True
-                    break
-                obs.HANDLER_LATENCY.labels(self.name, event.type).observe(
-                    time.perf_counter() - started
-                )
-                already.add(event.id)
-                committed.append(event)
-                done += 1
-        self._committed(committed)
-        return _Outcome(done=done, failed=failed)
+                return False
+        outcomes: list[tuple[Envelope, str]] = []
+        timings: list[tuple[str, float]] = []
+        try:
+            async with self.db.session() as session, session.begin():
+                already = await inbox.seen(session, self.name, [e.id for e in events])
+                for event in events:
+                    if event.id in already:
+                        outcomes.append((event, "duplicate"))
+                        continue
+                    handler = self.handlers.get(event.type)
+                    if handler is None:
+                        if event_spec(event.type) is None:
+                            return False  # not in the catalog: a poison event
+                        outcomes.append((event, "unhandled"))
+                        continue
+                    started = time.perf_counter()
+                    await handler(HandlerContext(session, event, self.settings))
+                    timings.append((event.type, time.perf_counter() - started))
+                    inbox.record(session, self.name, event.id, event.type)
+                    already.add(event.id)
+                    outcomes.append((event, "handled"))
+        except Exception as exc:
+            log.info(
+                "consumer %s: batch of %d failed, taking it record by record: %r",
+                self.name,
+                len(records),
+                exc,
+            )
+            return False
+        for event_type, seconds in timings:
+            obs.HANDLER_LATENCY.labels(self.name, event_type).observe(seconds)
+        for event, outcome in outcomes:
+            if outcome != "handled":
+                self._count(event.type, outcome)
+        self._committed([e for e, outcome in outcomes if outcome == "handled"])
+        return True
 
     async def _slow_path(self, record: ConsumerRecord) -> None:
         """One record, own transaction per attempt, bounded retries with backoff, then the DLQ."""

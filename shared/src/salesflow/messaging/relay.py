@@ -45,6 +45,8 @@ class Relay:
         self._last_maintenance = 0.0
         self._backoff = 0.2  # reset by every batch that goes through
         self._stopping = False
+        self._acked: list[int] = []  # sent and acknowledged, marked with the next batch
+        self._topics_checked = 0.0
         db.on_outbox_commit(self.wake)
 
     def wake(self) -> None:
@@ -100,13 +102,21 @@ class Relay:
             if loop.time() - self._last_maintenance > _MAINTENANCE_EVERY_S:
                 await self._maintenance()
                 self._last_maintenance = loop.time()
-            if sent < self.settings.relay_batch_size:
+            if sent == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_interval_s)
 
     async def _publish_batch(self, producer: AIOKafkaProducer) -> int:
+        """Mark the previous batch published and take the next one, in one unit of work; send
+        it and wait for the broker's acknowledgement. A crash after sending and before the next
+        call re-sends the batch: a duplicate the consumers' inboxes absorb."""
         await self._check_leadership()
-        async with self.db.session() as session:
+        now = datetime.now(UTC)
+        async with self.db.session() as session, session.begin():
+            if self._acked:
+                await session.execute(
+                    update(OutboxRow).where(OutboxRow.id.in_(self._acked)).values(published_at=now)
+                )
             rows = (
                 await session.exec(
                     select(OutboxRow)
@@ -115,6 +125,7 @@ class Relay:
                     .limit(self.settings.relay_batch_size)
                 )
             ).all()
+        self._acked = []
         if not rows:
             return 0
         crashpoint("relay.before_publish")
@@ -131,27 +142,25 @@ class Relay:
             )
         await asyncio.gather(*futures)
         crashpoint("relay.after_publish")
-        now = datetime.now(UTC)
-        async with self.db.session() as session, session.begin():
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id.in_([r.id for r in rows]))
-                .values(published_at=now)
-            )
+        self._acked = [r.id for r in rows]
+        acked_at = datetime.now(UTC)
         self.published += len(rows)
         self._backoff = 0.2
         obs.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
         for row in rows:
-            created = outbox._aware(row.created_at)
             obs.OUTBOX_PUBLISH_DELAY.labels(self.settings.service).observe(
-                (now - created).total_seconds()
+                (acked_at - row.created_at).total_seconds()
             )
         return len(rows)
 
     async def _ensure_topics_exist(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
         """A broker that lost its log (the embedded one after a restart) acknowledges records for
-        topics it no longer has and drops them; so look the topics up before each batch and create
-        missing ones (one metadata round trip)."""
+        topics it no longer has and drops them; so look the topics up (at most once a second) and
+        create missing ones. What slips through that window is covered by ``outbox replay``."""
+        now = asyncio.get_running_loop().time()
+        if now - self._topics_checked < 1.0:
+            return
+        self._topics_checked = now
         metadata = await producer.client.fetch_all_metadata()
         missing = topics - metadata.topics()
         if missing and self.on_connect is not None:

@@ -1,0 +1,253 @@
+"""Loading and saving a fulfilment plan as one aggregate: the plan row (locked for the unit of
+work), its shipments with their lines, its tasks, and the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from fulfillment.domain import progress
+from fulfillment.domain.progress import FulfillmentStatus, TaskStatus
+from fulfillment.domain.shipment import PlannedLine, ReportLine, Stage, StatusReport
+from fulfillment.tables import (
+    FulfillmentRow,
+    ShipmentLineRow,
+    ShipmentRow,
+    TaskRow,
+    TimelineRow,
+)
+
+CLOSED_SHIPMENT = {"delivered", "cancelled"}
+
+
+@dataclass
+class Plan:
+    row: FulfillmentRow
+    shipments: list[ShipmentRow]
+    lines: dict[str, list[ShipmentLineRow]]  # shipment id -> lines by line_no
+    tasks: list[TaskRow]
+
+    @property
+    def status(self) -> FulfillmentStatus:
+        return FulfillmentStatus(self.row.status)
+
+    def shipment(self, shipment_id: str) -> ShipmentRow | None:
+        return next((s for s in self.shipments if s.id == shipment_id), None)
+
+    def all_lines(self) -> list[ShipmentLineRow]:
+        return [line for s in self.shipments for line in self.lines.get(s.id, [])]
+
+    def started(self) -> bool:
+        return any(s.last_status_at is not None for s in self.shipments)
+
+    def goods(self) -> list[progress.GoodsLine]:
+        return [
+            progress.GoodsLine(ln.line_no, ln.quantity, ln.delivered_quantity)
+            for ln in self.all_lines()
+        ]
+
+    def derived_status(self) -> FulfillmentStatus:
+        return progress.derive_status(
+            self.goods(),
+            [progress.Task(TaskStatus(t.status), t.due_date) for t in self.tasks],
+            started=self.started(),
+            cancelled=self.status is FulfillmentStatus.CANCELLED,
+        )
+
+    def next_due(self) -> date | None:
+        if self.status in progress.CLOSED:
+            return None
+        return progress.next_due(
+            [s.planned_date for s in self.shipments if s.status not in CLOSED_SHIPMENT]
+            + [t.due_date for t in self.tasks if t.status == TaskStatus.OPEN]
+        )
+
+    def touch(self, now: datetime) -> None:
+        """Re-derive status and due date after a change; bump the version."""
+        self.row.status = self.derived_status()
+        self.row.next_due_date = self.next_due()
+        self.row.version += 1
+        self.row.updated_at = now
+
+
+# Rows are re-read even if the session holds them already: after waiting for the lock, what
+# another transaction committed must be seen.
+_FRESH = {"populate_existing": True}
+
+
+async def lock_plan_by_order(session: AsyncSession, order_id: str) -> Plan | None:
+    return await _locked(session, FulfillmentRow.order_id == order_id)
+
+
+async def lock_plan(session: AsyncSession, fulfillment_id: str) -> Plan | None:
+    """The plan with its row locked (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises)."""
+    return await _locked(session, FulfillmentRow.id == fulfillment_id)
+
+
+async def _locked(session: AsyncSession, where: Any) -> Plan | None:
+    stmt = select(FulfillmentRow).where(where).with_for_update().execution_options(**_FRESH)
+    row = (await session.exec(stmt)).first()
+    return None if row is None else await _children(session, row)
+
+
+async def read_plan(session: AsyncSession, row: FulfillmentRow) -> Plan:
+    return await _children(session, row)
+
+
+async def _children(session: AsyncSession, row: FulfillmentRow) -> Plan:
+    shipments = list(
+        (
+            await session.exec(
+                select(ShipmentRow)
+                .where(ShipmentRow.fulfillment_id == row.id)
+                .order_by(col(ShipmentRow.seq))
+                .execution_options(**_FRESH)
+            )
+        ).all()
+    )
+    lines: dict[str, list[ShipmentLineRow]] = {s.id: [] for s in shipments}
+    for line in (
+        await session.exec(
+            select(ShipmentLineRow)
+            .where(ShipmentLineRow.fulfillment_id == row.id)
+            .order_by(col(ShipmentLineRow.line_no))
+            .execution_options(**_FRESH)
+        )
+    ).all():
+        lines.setdefault(line.shipment_id, []).append(line)
+    tasks = list(
+        (
+            await session.exec(
+                select(TaskRow)
+                .where(TaskRow.fulfillment_id == row.id)
+                .order_by(col(TaskRow.seq))
+                .execution_options(**_FRESH)
+            )
+        ).all()
+    )
+    return Plan(row=row, shipments=shipments, lines=lines, tasks=tasks)
+
+
+async def timeline(session: AsyncSession, fulfillment_id: str) -> list[TimelineRow]:
+    return list(
+        (
+            await session.exec(
+                select(TimelineRow)
+                .where(TimelineRow.fulfillment_id == fulfillment_id)
+                .order_by(col(TimelineRow.occurred_at), col(TimelineRow.id))
+            )
+        ).all()
+    )
+
+
+async def status_seen(session: AsyncSession, status_event_id: str) -> bool:
+    found = await session.exec(
+        select(TimelineRow.id).where(TimelineRow.status_event_id == status_event_id)
+    )
+    return found.first() is not None
+
+
+async def shipment_history(session: AsyncSession, shipment_id: str) -> list[StatusReport]:
+    """The shipment's accepted status reports, as kept in the timeline."""
+    rows = (
+        await session.exec(
+            select(TimelineRow).where(
+                TimelineRow.shipment_id == shipment_id, TimelineRow.kind == "status"
+            )
+        )
+    ).all()
+    return [report_from_detail(row.status_event_id or "", row.detail) for row in rows]
+
+
+def planned_lines(lines: Sequence[ShipmentLineRow]) -> list[PlannedLine]:
+    return [PlannedLine(ln.line_no, ln.sku, ln.quantity) for ln in lines]
+
+
+def report_detail(report: StatusReport, **extra: Any) -> dict[str, Any]:
+    """A report as JSON for the timeline (and back with ``report_from_detail``)."""
+    detail: dict[str, Any] = {
+        "status": str(report.status),
+        "occurred_at": report.occurred_at.isoformat(),
+        "lines": None
+        if report.lines is None
+        else [
+            {
+                "line_no": ln.line_no,
+                "sku": ln.sku,
+                "quantity": str(ln.quantity),
+                "serial_numbers": list(ln.serial_numbers),
+            }
+            for ln in report.lines
+        ],
+        "carrier": report.carrier,
+        "tracking_number": report.tracking_number,
+        "tracking_url": report.tracking_url,
+        "proof_of_delivery": dict(report.proof_of_delivery) if report.proof_of_delivery else None,
+        "received_on": report.received_on.isoformat() if report.received_on else None,
+        "reason": report.reason,
+    }
+    detail.update(extra)
+    return detail
+
+
+def report_from_detail(event_id: str, detail: dict[str, Any]) -> StatusReport:
+    lines = detail.get("lines")
+    return StatusReport(
+        event_id=event_id,
+        status=Stage(detail["status"]),
+        occurred_at=datetime.fromisoformat(detail["occurred_at"]),
+        lines=None
+        if lines is None
+        else tuple(
+            ReportLine(
+                ln["line_no"], ln["sku"], Decimal(ln["quantity"]), tuple(ln["serial_numbers"])
+            )
+            for ln in lines
+        ),
+        carrier=detail.get("carrier"),
+        tracking_number=detail.get("tracking_number"),
+        tracking_url=detail.get("tracking_url"),
+        proof_of_delivery=detail.get("proof_of_delivery"),
+        received_on=date.fromisoformat(detail["received_on"])
+        if detail.get("received_on")
+        else None,
+        reason=detail.get("reason"),
+    )
+
+
+def add_timeline(
+    session: AsyncSession,
+    plan: Plan,
+    kind: str,
+    *,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    channel: str,
+    actor: str | None = None,
+    shipment_id: str | None = None,
+    task_id: str | None = None,
+    status: str | None = None,
+    status_event_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> TimelineRow:
+    row = TimelineRow(
+        fulfillment_id=plan.row.id,
+        kind=kind,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        channel=channel,
+        actor=actor,
+        shipment_id=shipment_id,
+        task_id=task_id,
+        status=status,
+        status_event_id=status_event_id,
+        detail=detail or {},
+    )
+    session.add(row)
+    return row
