@@ -1,6 +1,9 @@
 """Settings of the orders service (env prefix ``SALESFLOW_ORDERS_``)."""
 
+from decimal import Decimal
 from typing import ClassVar
+
+from pydantic import Field
 
 from salesflow.settings import ServiceSettings
 
@@ -8,3 +11,29 @@ from salesflow.settings import ServiceSettings
 class Settings(ServiceSettings):
     service: ClassVar[str] = "orders"
     default_port: ClassVar[int] = 8104
+
+    # Order numbers: ``<prefix>-<year>-<000123>``; the year is taken in this time zone.
+    order_number_prefix: str = Field("SO", pattern=r"^[A-Z]{1,8}$")
+    order_number_digits: int = Field(6, ge=4, le=12)
+    order_number_timezone: str = "UTC"
+
+    # Credit limit on the open order value (gross) of a customer, used when the customer has no
+    # limit of its own. None = no limit.
+    default_credit_limit: Decimal | None = None
+    default_credit_currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+
+    # Direct intake without an explicit currency prices in this one.
+    default_currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+
+    # Countries whose addresses have no postal code (an address there is complete without one).
+    countries_without_postal_code: list[str] = [
+        "AE", "AG", "AO", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF", "CG", "CI",
+        "CK", "CM", "DJ", "DM", "ER", "FJ", "GA", "GD", "GH", "GM", "GQ", "GY", "HK", "KI",
+        "KM", "KN", "KP", "LC", "ML", "MO", "MR", "MW", "NR", "NU", "QA", "RW", "SB", "SC",
+        "SL", "SR", "ST", "SY", "TF", "TG", "TK", "TL", "TO", "TV", "UG", "VU", "YE", "ZW",
+    ]  # fmt: skip
+
+    # Group commit of concurrent POST /orders: requests arriving together share one
+    # transaction (see orders.intake.batcher). Off = one transaction per request.
+    intake_group_commit: bool = False
+    intake_batch_max: int = Field(128, ge=1, le=1000)

@@ -1,0 +1,209 @@
+"""Group commit for direct intake (setting ``intake_group_commit``).
+
+Requests that arrive while a batch is being written queue up; the next batch takes them all
+(up to ``intake_batch_max``) into ONE transaction: one counter bump for the whole batch, one
+commit (and fsync) instead of one per order, one wake-up of the relay. Each order is still
+validated on its own, sees the open order value of the orders before it in the batch, and gets
+its own answer only after the batch has committed.
+
+``Idempotency-Key`` keeps the platform's semantics (``salesflow.api.idempotency``; same table and
+request fingerprint): the key's row is written, completed, in the batch transaction itself, so a
+retry gets exactly the stored answer; same key with another body ⇒ 422; a twin in the same batch
+or still running elsewhere ⇒ 409. If a batch fails as a whole (e.g. a twin committed the same key
+on another replica first), every request of it is retried in a batch of its own, so one request
+never sinks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from orders.config import Settings
+from orders.direct import DirectOrder, draft_of, load_master_data
+from orders.intake import OrderDraft, take_in
+from orders.views import order_detail
+from salesflow.api.errors import Problem
+from salesflow.api.idempotency import HEADER, STALE_AFTER
+from salesflow.db import Database
+from salesflow.messaging.tables import IdempotencyRow
+from salesflow.service import ServiceContext
+
+log = logging.getLogger(__name__)
+
+Outcome = JSONResponse | BaseException
+
+
+@dataclass
+class _Job:
+    principal: str
+    key: str | None
+    digest: str | None
+    route: str
+    order: DirectOrder
+    future: asyncio.Future[JSONResponse]
+
+
+def request_fingerprint(request: Request, payload: BaseModel) -> str:
+    """``salesflow.api.idempotency.fingerprint`` for a pydantic body, without the slow generic
+    encoder: the same digest (a test holds them equal), so keys stay valid across modes."""
+    canonical = json.dumps(
+        payload.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
+
+
+def _in_progress() -> Problem:
+    return Problem(409, f"a request with this {HEADER} is in progress")
+
+
+class IntakeBatcher:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self.batches = 0
+        self.orders = 0
+
+    async def submit(
+        self, request: Request, principal: str, payload: BaseModel, order: DirectOrder
+    ) -> JSONResponse:
+        key = request.headers.get(HEADER)
+        if key is not None and len(key) > 200:
+            raise Problem(400, f"{HEADER} is longer than 200 characters")
+        future: asyncio.Future[JSONResponse] = asyncio.get_running_loop().create_future()
+        digest = request_fingerprint(request, payload) if key else None
+        await self._queue.put(_Job(principal, key, digest, request.url.path, order, future))
+        return await future
+
+    async def run(self, ctx: ServiceContext) -> None:
+        """Background task of the service: write batches until cancelled."""
+        while True:
+            jobs = [await self._queue.get()]
+            while len(jobs) < self.settings.intake_batch_max and not self._queue.empty():
+                jobs.append(self._queue.get_nowait())
+            try:
+                await self._settle(ctx.db, jobs)
+            except asyncio.CancelledError:
+                for job in jobs:
+                    _resolve(job, Problem(503, "the service is shutting down; retry"))
+                raise
+            except Exception as exc:
+                log.warning("intake batch of %d failed (%r); one by one", len(jobs), exc)
+                for job in jobs:
+                    try:
+                        await self._settle(ctx.db, [job])
+                    except IntegrityError:
+                        _resolve(
+                            job, _in_progress() if job.key else Problem(409, "conflict; retry")
+                        )
+                    except Exception as alone:
+                        _resolve(job, alone)
+
+    async def _settle(self, db: Database, jobs: list[_Job]) -> None:
+        """One transaction for ``jobs``; answers are handed out only after the commit."""
+        outcomes: list[tuple[_Job, Outcome]] = []
+        now = self.clock()
+        async with db.session() as session, session.begin():
+            rows = await _stored_keys(session, [j for j in jobs if j.key])
+            master = await load_master_data(session, [j.order for j in jobs])
+            claimed: dict[tuple[str, str], str | None] = {}  # key -> request digest
+            live: list[tuple[_Job, OrderDraft]] = []
+            for job in jobs:
+                if job.key:
+                    ident = (job.principal, job.key)
+                    stored = rows.get(ident)
+                    early = _answer_from_store(stored, job, now) if stored else None
+                    if early is None and ident in claimed:  # a twin in this very batch
+                        early = (
+                            _in_progress()
+                            if claimed[ident] == job.digest
+                            else Problem(422, f"{HEADER} was already used with a different request")
+                        )
+                    if early is not None:
+                        outcomes.append((job, early))
+                        continue
+                    claimed[ident] = job.digest
+                try:
+                    live.append((job, draft_of(job.order, master)))
+                except Problem as problem:  # nothing written for it; its key stays free
+                    outcomes.append((job, problem))
+            orders = await take_in(session, self.settings, [d for _, d in live], now)
+            for (job, draft), order in zip(live, orders, strict=True):
+                body = order_detail(order, draft.history).model_dump(mode="json")
+                if job.key:
+                    _store(session, rows.get((job.principal, job.key)), job, body, now)
+                outcomes.append((job, JSONResponse(body, status_code=201)))
+        self.batches += 1
+        self.orders += len(live)
+        for job, outcome in outcomes:
+            _resolve(job, outcome)
+
+
+async def _stored_keys(
+    session: AsyncSession, jobs: list[_Job]
+) -> dict[tuple[str, str], IdempotencyRow]:
+    if not jobs:
+        return {}
+    idents = sorted({(j.principal, j.key or "") for j in jobs})
+    rows = await session.exec(
+        select(IdempotencyRow).where(
+            or_(*(and_(IdempotencyRow.principal == p, IdempotencyRow.key == k) for p, k in idents))
+        )
+    )
+    return {(r.principal, r.key): r for r in rows.all()}
+
+
+def _answer_from_store(row: IdempotencyRow, job: _Job, now: datetime) -> Outcome | None:
+    """The stored answer, a refusal, or None for a stale reservation we may take over."""
+    if row.request_hash != job.digest:
+        return Problem(422, f"{HEADER} was already used with a different request")
+    if row.completed_at is not None:
+        return JSONResponse(
+            json.loads(row.response_body or "null"),
+            status_code=row.status_code or 200,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    if now - created < STALE_AFTER:
+        return _in_progress()
+    return None
+
+
+def _store(
+    session: AsyncSession, row: IdempotencyRow | None, job: _Job, body: object, now: datetime
+) -> None:
+    if row is None:
+        row = IdempotencyRow(
+            principal=job.principal,
+            key=job.key or "",
+            route=job.route,
+            request_hash=job.digest or "",
+            created_at=now,
+        )
+    row.status_code = 201
+    row.response_body = json.dumps(body)
+    row.completed_at = now
+    session.add(row)
+
+
+def _resolve(job: _Job, outcome: Outcome) -> None:
+    if job.future.done():  # the client went away; the order stands all the same
+        return
+    if isinstance(outcome, BaseException):
+        job.future.set_exception(outcome)
+    else:
+        job.future.set_result(outcome)

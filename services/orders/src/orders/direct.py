@@ -1,0 +1,62 @@
+"""Direct orders (POST /orders) from request to draft: master data for many requests is read
+in two queries, then each request becomes a draft without further I/O (or a 422)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from orders import customers, drafts, pricelist
+from orders.intake import OrderDraft
+from orders.schemas import OrderIn
+from orders.tables import CustomerRow, PriceRow
+from salesflow.api.errors import Problem
+from salesflow.auth import Principal
+from salesflow.contracts.events.orders import OrderChannel
+
+
+@dataclass(frozen=True)
+class DirectOrder:
+    body: OrderIn
+    principal: Principal
+    channel: OrderChannel
+    correlation_id: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class MasterData:
+    customers: dict[str, CustomerRow]
+    prices: dict[tuple[str, str], PriceRow]  # (sku, currency)
+
+
+async def load_master_data(session: AsyncSession, orders: list[DirectOrder]) -> MasterData:
+    known = await customers.load_customers(session, (o.body.customer_id for o in orders))
+    skus = sorted({line.sku for o in orders for line in o.body.lines})
+    currencies = sorted({o.currency for o in orders})
+    rows = await session.exec(
+        select(PriceRow).where(PriceRow.sku.in_(skus), PriceRow.currency.in_(currencies))
+    )
+    return MasterData(known, {(r.sku, r.currency): r for r in rows.all()})
+
+
+def draft_of(order: DirectOrder, master: MasterData) -> OrderDraft:
+    body = order.body
+    customer = master.customers.get(body.customer_id)
+    if customer is None:
+        raise Problem(
+            422,
+            f"unknown customer {body.customer_id}: direct intake is for existing customers",
+            errors=[{"loc": ["body", "customer_id"], "msg": "unknown customer"}],
+        )
+    prices = {
+        line.sku: master.prices[(line.sku, order.currency)]
+        for line in body.lines
+        if (line.sku, order.currency) in master.prices
+    }
+    lines = pricelist.price_lines(body.lines, prices, order.currency)
+    return drafts.from_request(
+        body, customer, lines, order.currency, order.channel, order.principal, order.correlation_id
+    )

@@ -1,0 +1,1 @@
+"""Pure business rules of the orders service: no FastAPI, no SQL."""

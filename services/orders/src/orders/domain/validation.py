@@ -1,0 +1,135 @@
+"""Checks before an order is confirmed: customer data complete, lines valid, credit limit.
+
+Every failed rule yields a reason (code, message, line); an order with reasons is rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from salesflow.contracts.events.common import Address, PricedLine, Totals
+from salesflow.contracts.types import Money
+
+# Units counted in whole pieces (UN/CEFACT Rec. 20): a fractional quantity is a typing error.
+PIECE_UNITS = frozenset({"C62", "H87", "EA", "SET", "PR", "NPR", "XPK"})
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+    line_no: int | None = None
+
+
+@dataclass(frozen=True)
+class Credit:
+    """The customer's credit limit (None = none) and the gross value of its open orders in the
+    limit's currency."""
+
+    limit: Money | None
+    open_value: Decimal = Decimal(0)
+
+
+def address_problems(
+    role: str, address: Address | None, no_postal_code: Collection[str]
+) -> list[Reason]:
+    if address is None:
+        return [Reason(f"missing_{role}", f"the order has no {role.replace('_', '-')} address")]
+    missing = [name for name in ("street", "city") if not (getattr(address, name) or "").strip()]
+    if address.country not in no_postal_code and not (address.postal_code or "").strip():
+        missing.append("postal_code")
+    if not missing:
+        return []
+    return [
+        Reason(
+            f"incomplete_{role}",
+            f"the {role.replace('_', '-')} address lacks {', '.join(missing)}",
+        )
+    ]
+
+
+def line_problems(
+    lines: list[PricedLine], currency: str, today: date, order_date: date | None
+) -> list[Reason]:
+    reasons: list[Reason] = []
+    seen: set[int] = set()
+    for line in lines:
+        no = line.line_no
+        if no in seen:
+            reasons.append(Reason("duplicate_line_no", f"line number {no} occurs twice", no))
+        seen.add(no)
+        if line.unit in PIECE_UNITS and line.quantity != line.quantity.to_integral_value():
+            reasons.append(
+                Reason("fractional_quantity", f"{line.quantity} {line.unit} of {line.sku}", no)
+            )
+        amounts = (line.unit_price, line.net, line.tax)
+        if any(m.currency != currency for m in amounts):
+            reasons.append(Reason("currency_mismatch", f"line is not in {currency}", no))
+        if any(m.amount < 0 for m in amounts):
+            reasons.append(Reason("negative_amount", "price, net or tax below zero", no))
+        wanted = line.requested_delivery_date or order_date
+        if wanted is not None and wanted < today:
+            reasons.append(
+                Reason("delivery_date_in_past", f"requested delivery date {wanted} has passed", no)
+            )
+    return reasons
+
+
+def totals_problems(totals: Totals, currency: str) -> list[Reason]:
+    if any(m.currency != currency for m in (totals.net, totals.tax, totals.gross)):
+        return [Reason("currency_mismatch", f"totals are not in {currency}")]
+    if totals.net.amount + totals.tax.amount != totals.gross.amount:
+        return [Reason("totals_inconsistent", "net plus tax differs from gross")]
+    if totals.tax_by_rate and sum(t.tax.amount for t in totals.tax_by_rate) != totals.tax.amount:
+        return [Reason("totals_inconsistent", "tax per rate does not add up to the tax")]
+    return []
+
+
+def credit_problems(credit: Credit, order_value: Money) -> list[Reason]:
+    limit = credit.limit
+    if limit is None:
+        return []
+    if limit.currency != order_value.currency:
+        return [
+            Reason(
+                "credit_limit_currency_mismatch",
+                f"credit limit is kept in {limit.currency}, the order is in "
+                f"{order_value.currency}: the order desk must check it",
+            )
+        ]
+    exposure = credit.open_value + order_value.amount
+    if exposure > limit.amount:
+        return [
+            Reason(
+                "credit_limit_exceeded",
+                f"open orders {credit.open_value} + this order {order_value.amount} = "
+                f"{exposure} {limit.currency} exceed the credit limit of {limit.amount}",
+            )
+        ]
+    return []
+
+
+def check_order(
+    *,
+    currency: str,
+    lines: list[PricedLine],
+    totals: Totals,
+    bill_to: Address | None,
+    ship_to: Address | None,
+    requested_delivery_date: date | None,
+    credit: Credit,
+    today: date,
+    countries_without_postal_code: Collection[str] = (),
+) -> list[Reason]:
+    """Every reason not to confirm the order (empty: confirm it)."""
+    reasons = address_problems("bill_to", bill_to, countries_without_postal_code)
+    reasons += address_problems("ship_to", ship_to, countries_without_postal_code)
+    reasons += line_problems(lines, currency, today, requested_delivery_date)
+    value_problems = totals_problems(totals, currency)
+    reasons += value_problems
+    if not value_problems:  # the credit check needs a trustworthy order value
+        reasons += credit_problems(credit, totals.gross)
+    return reasons

@@ -1,0 +1,31 @@
+"""Gapless order numbers: one counter row per series, bumped inside the order's transaction.
+
+``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (SQLite ≥ 3.35 and PostgreSQL) takes the row
+lock and the next value in one statement. The lock is held until the order's transaction ends,
+so concurrent intakes queue there and every committed order has the next number; a rolled-back
+transaction takes its increment with it. Intake bumps it before reading the open order values,
+which makes the credit check race-free as well; what follows in that transaction is kept short
+(group commit shares one lock hold among many orders).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from orders.tables import NumberCounterRow
+
+_TABLE = NumberCounterRow.__table__
+
+
+async def reserve_numbers(session: AsyncSession, series: str, count: int = 1) -> range:
+    """The next ``count`` consecutive values of ``series``."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(_TABLE).values(series=series, last_value=count)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_TABLE.c.series],
+        set_={"last_value": _TABLE.c.last_value + count},
+    ).returning(_TABLE.c.last_value)
+    last = (await session.execute(stmt)).scalar_one()
+    return range(last - count + 1, last + 1)

@@ -1,0 +1,91 @@
+"""Response models from rows."""
+
+from __future__ import annotations
+
+from orders.domain.money import from_minor
+from orders.schemas import (
+    ContractOut,
+    OrderDetail,
+    OrderOut,
+    ReasonOut,
+    StatusChangeOut,
+)
+from orders.tables import OrderRow, StatusChangeRow
+from salesflow.contracts.types import Money
+
+
+def order_out(row: OrderRow) -> OrderOut:
+    return OrderOut(**_summary(row))
+
+
+def _summary(row: OrderRow) -> dict:
+    return {
+        "id": row.id,
+        "order_number": row.order_number,
+        "status": row.status,
+        "channel": row.channel,
+        "customer_id": row.customer_id,
+        "customer_name": row.customer_name,
+        "currency": row.currency,
+        "net": Money(amount=from_minor(row.net_minor, row.currency), currency=row.currency),
+        "gross": Money(amount=from_minor(row.gross_minor, row.currency), currency=row.currency),
+        "owner": row.owner,
+        "team": row.team,
+        "offer_id": row.offer_id,
+        "offer_version": row.offer_version,
+        "requested_delivery_date": row.requested_delivery_date,
+        "correlation_id": row.correlation_id,
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def _contract(row: OrderRow) -> ContractOut | None:
+    if row.contract is None or row.offer_id is None or row.offer_version is None:
+        return None
+    accepted = row.contract.get("accepted", {})
+    return ContractOut(
+        offer_id=row.offer_id,
+        offer_version=row.offer_version,
+        opportunity_id=row.opportunity_id,
+        accepted_by=accepted.get("accepted_by"),
+        accepted_on=accepted.get("accepted_on"),
+        event_id=row.contract.get("event_id"),
+        snapshot=accepted,
+    )
+
+
+def order_detail(row: OrderRow, history: list[StatusChangeRow]) -> OrderDetail:
+    return OrderDetail(
+        **_summary(row),
+        customer=row.customer,
+        account_id=row.account_id,
+        created_by=row.created_by,
+        bill_to=row.bill_to,
+        ship_to=row.ship_to,
+        delivery_contact=row.delivery_contact,
+        customer_po_number=row.customer_po_number,
+        terms=row.terms,
+        lines=row.lines,
+        totals=row.totals,
+        rejection_reasons=[ReasonOut(**r) for r in row.rejection_reasons or []],
+        cancel_reason=row.cancel_reason,
+        cancelled_by=row.cancelled_by,
+        fulfillment_id=row.fulfillment_id,
+        dispatched_at=row.dispatched_at,
+        completed_at=row.completed_at,
+        contract=_contract(row),
+        history=[
+            StatusChangeOut(
+                status=h.status,
+                previous_status=h.previous_status,
+                at=h.at,
+                source=h.source,
+                event_id=h.event_id,
+                actor=h.actor,
+                note=h.note,
+            )
+            for h in history
+        ],
+    )

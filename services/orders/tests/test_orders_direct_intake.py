@@ -1,0 +1,291 @@
+"""Direct intake over POST /orders: pricing, roles, validation, credit limit, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from orders_support import DESK, SHOP, outbox, seed_master_data
+
+from orders.config import Settings
+from orders.main import SPEC, create_app
+from salesflow.testing.helpers import bearer, running
+from salesflow.testing.plugin import migrate
+
+
+@pytest.fixture(params=[False, True], ids=["per-request", "group-commit"])
+async def client(request, settings_for, database_url) -> AsyncIterator:
+    await migrate(SPEC.migrations_dir, database_url)
+    settings = settings_for(
+        Settings, default_credit_limit=Decimal("10000"), intake_group_commit=request.param
+    )
+    app = create_app(settings)
+    async with running(app) as client:
+        client.app = app  # type: ignore[attr-defined]
+        await seed_master_data(client)
+        yield client
+
+
+def order(*lines: dict, **extra) -> dict:
+    return {
+        "customer_id": "cust-1",
+        "lines": list(lines) or [{"sku": "WIDGET", "quantity": "3"}],
+        **extra,
+    }
+
+
+async def test_price_list_order_is_confirmed_with_exact_totals(client) -> None:
+    resp = await client.post(
+        "/orders",
+        json=order({"sku": "WIDGET", "quantity": "3"}, {"sku": "SETUP", "quantity": "1.5"}),
+        headers=DESK,
+    )
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["status"] == "confirmed"
+    assert body["order_number"].startswith("SO-")
+    assert [line["net"]["amount"] for line in body["lines"]] == ["150.00", "180.00"]
+    assert body["totals"]["net"]["amount"] == "330.00"
+    assert body["totals"]["tax"]["amount"] == "62.70"
+    assert body["totals"]["gross"]["amount"] == "392.70"
+    assert body["ship_to"]["street"] == "Lagerweg 5"  # the customer's, as none was given
+    assert [h["status"] for h in body["history"]] == ["received", "confirmed"]
+    emitted = await outbox(client.app.state.db)
+    assert [r.type for r in emitted] == ["order.received.v1", "order.confirmed.v1"]
+    confirmed = json.loads(emitted[1].payload)
+    assert confirmed["order_number"] == body["order_number"]
+    assert [(line["sku"], line["kind"]) for line in confirmed["lines"]] == [
+        ("WIDGET", "goods"),
+        ("SETUP", "service"),
+    ]
+    assert "unit_price" not in confirmed["lines"][0]  # production gets no prices
+    # one journey: confirmed is caused by received and shares its correlation id
+    assert emitted[1].headers["ce_causationid"] == emitted[0].event_id
+    assert emitted[1].headers["ce_correlationid"] == emitted[0].headers["ce_correlationid"]
+
+
+async def test_correlation_id_of_the_request_is_the_orders(client) -> None:
+    headers = {**DESK, "X-Correlation-Id": "journey-42"}
+    resp = await client.post("/orders", json=order(), headers=headers)
+    assert resp.json()["correlation_id"] == "journey-42"
+    emitted = await outbox(client.app.state.db, "order.confirmed.v1")
+    assert emitted[0].headers["ce_correlationid"] == "journey-42"
+
+
+async def test_agreed_prices_only_for_the_order_desk(client) -> None:
+    agreed = {
+        "sku": "SPECIAL-1",
+        "quantity": "1",
+        "unit_price": "999.99",
+        "name": "Special",
+        "unit": "C62",
+        "kind": "goods",
+        "tax_rate": "7",
+        "discount_percent": "10",
+    }
+    resp = await client.post("/orders", json=order(agreed), headers=SHOP)
+    assert resp.status_code == 403
+    resp = await client.post("/orders", json=order(agreed), headers=DESK)
+    assert resp.status_code == 201, resp.text
+    line = resp.json()["lines"][0]
+    assert line["net"]["amount"] == "899.99"  # 999.99 less 10 %, rounded half up
+    assert line["tax"]["amount"] == "63.00"
+    # an agreed price for a listed SKU takes the rest from the list
+    resp = await client.post(
+        "/orders", json=order({"sku": "WIDGET", "quantity": "2", "unit_price": "40"}), headers=DESK
+    )
+    assert resp.json()["lines"][0]["net"]["amount"] == "80.00"
+    assert resp.json()["lines"][0]["name"] == "Widget"
+
+
+async def test_integration_orders_come_from_a_web_shop_and_are_its_own(client) -> None:
+    resp = await client.post("/orders", json=order(channel="edi"), headers=SHOP)
+    assert resp.status_code == 201
+    assert resp.json()["channel"] == "edi"
+    assert (
+        await client.post("/orders", json=order(channel="order_desk"), headers=SHOP)
+    ).status_code == 403
+    other_shop = bearer("othershop", ["integration"])
+    order_id = resp.json()["id"]
+    assert (await client.get(f"/orders/{order_id}", headers=SHOP)).status_code == 200
+    assert (await client.get(f"/orders/{order_id}", headers=other_shop)).status_code == 404
+    assert (
+        await client.post("/orders", json=order(), headers=bearer("x", ["sales_rep"]))
+    ).status_code == 403
+
+
+async def test_invalid_requests_are_refused_without_an_order(client) -> None:
+    cases = [
+        (order(customer_id="nobody"), 422),
+        (order({"sku": "NOT-LISTED", "quantity": "1"}), 422),
+        (order({"sku": "WIDGET", "quantity": "1", "unit": "KGM"}), 422),
+        (order({"sku": "WIDGET", "quantity": "0"}), 422),
+        (order({"sku": "WIDGET", "quantity": "1.5e400"}), 422),
+        (order({"sku": "WIDGET", "quantity": 1.5}), 201),  # a JSON number is read as decimal
+        ({"customer_id": "cust-1", "lines": []}, 422),
+        (order(unknown_field=1), 422),
+        (order(currency="euro"), 422),
+        (order({"sku": "WIDGET", "quantity": "1", "unit_price": "-1"}), 422),
+    ]
+    for body, status in cases:
+        resp = await client.post("/orders", json=body, headers=DESK)
+        assert resp.status_code == status, (body, resp.text)
+        if status == 422:
+            assert resp.headers["content-type"] == "application/problem+json"
+    resp = await client.post(
+        "/orders", content=b"{not json", headers={**DESK, "Content-Type": "application/json"}
+    )
+    assert resp.status_code == 400
+
+
+async def test_incomplete_addresses_and_invalid_lines_reject_the_order(client) -> None:
+    resp = await client.post(
+        "/orders",
+        json=order(
+            {"sku": "WIDGET", "quantity": "2.5"},
+            ship_to={"street": "Dock 1", "city": "Berlin", "country": "DE"},
+            requested_delivery_date="2001-01-01",
+        ),
+        headers=DESK,
+    )
+    assert resp.status_code == 201
+    body = resp.json()
+    assert body["status"] == "rejected"
+    codes = {r["code"] for r in body["rejection_reasons"]}
+    assert codes == {"incomplete_ship_to", "fractional_quantity", "delivery_date_in_past"}
+    rejected = await outbox(client.app.state.db, "order.rejected.v1")
+    assert {r["code"] for r in json.loads(rejected[0].payload)["reasons"]} == codes
+    assert await outbox(client.app.state.db, "order.confirmed.v1") == []
+
+
+async def test_credit_limit_counts_open_orders_and_frees_on_cancel(client) -> None:
+    # limit 10,000 EUR gross (service default); one widget is 59.50 gross
+    big = order({"sku": "WIDGET", "quantity": "100"})  # 5,950.00 gross
+    first = await client.post("/orders", json=big, headers=DESK)
+    assert first.json()["status"] == "confirmed"
+    second = await client.post("/orders", json=big, headers=DESK)
+    assert second.json()["status"] == "rejected"
+    [reason] = second.json()["rejection_reasons"]
+    assert reason["code"] == "credit_limit_exceeded"
+    assert "5950.00" in reason["message"]
+    customer = (await client.get("/customers/cust-1", headers=DESK)).json()
+    assert customer["open_order_value"] == {"amount": "5950.00", "currency": "EUR"}
+    # cancelling the first frees the limit
+    cancel = await client.post(
+        f"/orders/{first.json()['id']}/cancel", json={"reason": "dup"}, headers=DESK
+    )
+    assert cancel.status_code == 200
+    assert (await client.post("/orders", json=big, headers=DESK)).json()["status"] == "confirmed"
+
+
+async def test_customer_limit_overrides_the_default(client) -> None:
+    current = await client.get("/customers/cust-1", headers=DESK)
+    from orders_support import customer_body
+
+    body = customer_body(credit_limit={"amount": "100.00", "currency": "EUR"})
+    resp = await client.put("/customers/cust-1", json=body, headers=DESK)
+    assert resp.status_code == 428  # If-Match required for an update
+    resp = await client.put(
+        "/customers/cust-1", json=body, headers={**DESK, "If-Match": current.headers["ETag"]}
+    )
+    assert resp.status_code == 200, resp.text
+    two = await client.post("/orders", json=order({"sku": "WIDGET", "quantity": "2"}), headers=DESK)
+    assert two.json()["status"] == "rejected"
+    body = customer_body(credit_limit={"amount": "100.00", "currency": "USD"})
+    resp = await client.put(
+        "/customers/cust-1", json=body, headers={**DESK, "If-Match": resp.headers["ETag"]}
+    )
+    mismatch = await client.post(
+        "/orders", json=order({"sku": "WIDGET", "quantity": "1"}), headers=DESK
+    )
+    assert [r["code"] for r in mismatch.json()["rejection_reasons"]] == [
+        "credit_limit_currency_mismatch"
+    ]
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------------
+
+
+async def test_same_key_same_body_returns_the_stored_response(client) -> None:
+    headers = {**DESK, "Idempotency-Key": "k-1"}
+    first = await client.post("/orders", json=order(), headers=headers)
+    again = await client.post("/orders", json=order(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert len(await outbox(client.app.state.db, "order.received.v1")) == 1
+
+
+async def test_same_key_other_body_is_refused(client) -> None:
+    headers = {**DESK, "Idempotency-Key": "k-2"}
+    assert (await client.post("/orders", json=order(), headers=headers)).status_code == 201
+    other = order({"sku": "WIDGET", "quantity": "4"})
+    resp = await client.post("/orders", json=other, headers=headers)
+    assert resp.status_code == 422
+    # keys are per principal: another caller may use the same key
+    assert (
+        await client.post("/orders", json=other, headers={**SHOP, "Idempotency-Key": "k-2"})
+    ).status_code == 201
+
+
+async def test_failed_request_frees_its_key(client) -> None:
+    headers = {**DESK, "Idempotency-Key": "k-3"}
+    assert (
+        await client.post("/orders", json=order(customer_id="ghost"), headers=headers)
+    ).status_code == 422
+    assert (await client.post("/orders", json=order(), headers=headers)).status_code == 201
+
+
+async def test_concurrent_duplicates_give_one_order_and_409s(client) -> None:
+    headers = {**DESK, "Idempotency-Key": "k-4"}
+    results = await asyncio.gather(
+        *(client.post("/orders", json=order(), headers=headers) for _ in range(8))
+    )
+    statuses = sorted(r.status_code for r in results)
+    assert statuses.count(201) >= 1
+    assert set(statuses) <= {201, 409}
+    assert 409 in statuses
+    created = {r.json()["id"] for r in results if r.status_code == 201}
+    assert len(created) == 1  # replays of the stored answer name the same order
+    assert len(await outbox(client.app.state.db, "order.received.v1")) == 1
+
+
+def test_group_commit_fingerprint_equals_the_platforms() -> None:
+    from starlette.requests import Request
+
+    from orders.batching import request_fingerprint
+    from orders.schemas import OrderIn
+    from salesflow.api.idempotency import fingerprint
+
+    body = OrderIn.model_validate(
+        order(
+            {
+                "sku": "WIDGET",
+                "quantity": "2.50",
+                "unit_price": "1e2",
+                "options": [{"code": "c", "value": "ü"}],
+            },
+            ship_to={"street": "S 1", "city": "C", "country": "DE"},
+            requested_delivery_date="2026-05-01",
+            incoterms="DAP",
+        )
+    )
+    request = Request(
+        {"type": "http", "method": "POST", "path": "/orders", "headers": [], "query_string": b""}
+    )
+    assert request_fingerprint(request, body) == fingerprint(request, body)
+
+
+async def test_concurrent_same_key_other_bodies_never_make_two_orders(client) -> None:
+    headers = {**DESK, "Idempotency-Key": "k-5"}
+    bodies = [order({"sku": "WIDGET", "quantity": str(n)}) for n in range(1, 7)]
+    results = await asyncio.gather(
+        *(client.post("/orders", json=b, headers=headers) for b in bodies)
+    )
+    statuses = [r.status_code for r in results]
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {201, 409, 422}
+    assert len(await outbox(client.app.state.db, "order.received.v1")) == 1
