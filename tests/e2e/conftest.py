@@ -3,7 +3,9 @@ and this test's databases, with its own topic prefix."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +19,8 @@ from salesflow import registry
 from salesflow.stack import DevStack
 from salesflow.testing.helpers import free_port_block
 from salesflow.testing.plugin import DEFAULT_PG, test_db_kind
+
+sys.path.insert(0, str(Path(__file__).parent))  # journey_kit
 
 
 async def _postgres_databases(names: list[str]) -> dict[str, str]:
@@ -60,9 +64,9 @@ async def stack(broker: str, tmp_path: Path, topic_prefix: str) -> AsyncIterator
         tmp_path / "data", free_port_block(list(registry.PORTS.values())), extra_env=env
     )
     try:
-        platform.migrate()
+        await asyncio.to_thread(platform.migrate)
         platform.start_services(broker)
-        missing = platform.wait_ready(120)
+        missing = await asyncio.to_thread(platform.wait_ready, 120)
         assert not missing, f"not ready: {missing}"
         yield platform
     finally:

@@ -78,32 +78,45 @@ class DevStack:
             one(name)
 
     def start_services(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        for name in registry.SERVICES:
+            self.start_service(name)
+
+    def start_service(self, name: str) -> None:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for name in registry.SERVICES:
-            log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-            self.procs[name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    f"{name}.main:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port(name)),
-                    "--log-level",
-                    "warning",
-                    "--timeout-graceful-shutdown",
-                    "15",
-                ],
-                env=self.env(name, bootstrap),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us only; we stop them in order
-            )
-            log.close()
+        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.procs[name] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"{name}.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port(name)),
+                "--log-level",
+                "warning",
+                "--timeout-graceful-shutdown",
+                "15",
+            ],
+            env=self.env(name, self.bootstrap),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop them in order
+        )
+        log.close()
+        self.reported.discard(name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Crash one service (chaos tests); ``start_service`` brings it back."""
+        proc = self.procs[name]
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                proc.wait(10)
 
     def wait_ready(self, timeout: float) -> list[str]:
         deadline = time.monotonic() + timeout
