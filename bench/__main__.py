@@ -16,7 +16,15 @@ from rich.table import Table
 from bench import hop
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("leads", "opportunities", "offers", "orders", "fulfillment", "aftersales", "controlling")
+SERVICES = (
+    "leads",
+    "opportunities",
+    "offers",
+    "orders",
+    "fulfillment",
+    "aftersales",
+    "controlling",
+)
 TARGETS = {
     "events_per_s": "≥ 5,000",
     "hop_p50_ms": "",

@@ -87,7 +87,9 @@ async def run_hop(bootstrap: str, n: int = 20_000, light: int = 500) -> dict[str
         for start in range(0, n, 100):
             async with db.session() as session, session.begin():
                 for seq in range(start, min(n, start + 100)):
-                    emit(session, settings, "bench.ping.v1", f"k{seq % 64}", Ping(seq=seq, body=body))
+                    emit(
+                        session, settings, "bench.ping.v1", f"k{seq % 64}", Ping(seq=seq, body=body)
+                    )
         while len(done) < n:
             await asyncio.sleep(0.01)
         throughput = n / (time.perf_counter() - started)
@@ -120,9 +122,15 @@ async def _emit(db: Database, settings: BenchSettings, seq: int, body: str) -> E
 def main(kinds: tuple[str, ...] = ("embedded", "kafka"), n: int = 20_000) -> dict[str, dict]:
     results: dict[str, dict] = {}
     for kind in kinds:
-        handle = brokers.start(kind, port=free_port(), **(
-            {"data_dir": Path(tempfile.mkdtemp(prefix="bench-kafka-"))} if kind == "kafka" else {}
-        ))
+        handle = brokers.start(
+            kind,
+            port=free_port(),
+            **(
+                {"data_dir": Path(tempfile.mkdtemp(prefix="bench-kafka-"))}
+                if kind == "kafka"
+                else {}
+            ),
+        )
         try:
             results[kind] = asyncio.run(run_hop(handle.bootstrap, n=n))
         finally:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 
-from fulfillment.simulator import run_simulator
 from journey_kit import ADMIN, ANALYST, ORDER_DESK, Platform, ok, until
 
+from fulfillment.simulator import run_simulator
 from salesflow.stack import DevStack
 
 ADDRESS = {"street": "Hafenstraße 1", "postal_code": "20457", "city": "Hamburg", "country": "DE"}

@@ -1,6 +1,14 @@
 """Event handlers of the leads service, by event type. Types of a consumed topic that
 have no handler here are acknowledged and counted, never fatal."""
 
-from salesflow.messaging.handlers import Handler
+from datetime import UTC, datetime
 
-HANDLERS: dict[str, Handler] = {}
+from leads.app.accounts import onboard
+from salesflow.messaging.handlers import Handler, HandlerContext
+
+
+async def on_account_onboarded(ctx: HandlerContext) -> None:
+    await onboard(ctx.session, ctx.payload(), datetime.now(UTC))
+
+
+HANDLERS: dict[str, Handler] = {"account.onboarded.v1": on_account_onboarded}

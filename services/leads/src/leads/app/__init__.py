@@ -1,0 +1,1 @@
+"""Use cases of the leads service: one unit of work each, SQL here, rules in ``leads.domain``."""

@@ -1,0 +1,518 @@
+"""Lead use cases: creation from interest, scoring, MQL, routing, qualification, conversion,
+disqualification, reassignment. Each function works inside the caller's unit of work and stages
+the events of the change in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, or_
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from leads.api.roles import SEE_ALL_LEADS
+from leads.app import configs
+from leads.app.events import emit_lead
+from leads.domain.companies import CompanyStatus
+from leads.domain.lifecycle import Action, transition
+from leads.domain.routing import Assignment, route
+from leads.domain.scoring import Breakdown, crosses_mql, score
+from leads.reference import nace_table
+from leads.schemas.leads import AssignIn, ConvertIn, DisqualifyIn, LeadContactIn, QualifyIn
+from leads.tables import (
+    AccountRow,
+    CompanyRow,
+    ContactRow,
+    LeadRow,
+    RoutingCursorRow,
+    TouchpointRow,
+)
+from salesflow.api.errors import Problem, conflict, not_found
+from salesflow.auth import Principal
+from salesflow.contracts.events.common import Contact, NeedsAnalysis
+from salesflow.contracts.events.leads import LeadStatus
+from salesflow.contracts.types import Money
+from salesflow.settings import ServiceSettings
+
+
+def visible_leads(stmt, principal: Principal):  # type: ignore[no-untyped-def]
+    """Reps see their own leads, managers their team's and the unassigned ones (to dispatch
+    them), marketing and analysts all."""
+    if principal.is_admin or principal.roles.intersection(SEE_ALL_LEADS):
+        return stmt
+    if "sales_manager" in principal.roles:
+        mine = [LeadRow.owner == principal.sub, LeadRow.owner.is_(None)]
+        if principal.team:
+            mine.append(LeadRow.team == principal.team)
+        return stmt.where(or_(*mine))
+    return stmt.where(LeadRow.owner == principal.sub)
+
+
+async def lead_for_change(
+    session: AsyncSession, lead_id: str, principal: Principal
+) -> tuple[LeadRow, CompanyRow]:
+    stmt = visible_leads(select(LeadRow).where(LeadRow.id == lead_id), principal)
+    lead = (await session.exec(stmt.with_for_update())).first()
+    if lead is None:
+        raise not_found("lead")
+    company = await session.get(CompanyRow, lead.company_id)
+    assert company is not None
+    return lead, company
+
+
+def _require_owner_or_team(lead: LeadRow, principal: Principal) -> None:
+    if principal.is_admin:
+        return
+    if lead.owner is not None and lead.owner == principal.sub:
+        return
+    if "sales_manager" in principal.roles and principal.team and lead.team == principal.team:
+        return
+    raise Problem(403, "only the lead's owner or a manager of its team may do this")
+
+
+async def open_lead(session: AsyncSession, company_id: int) -> LeadRow | None:
+    stmt = select(LeadRow).where(LeadRow.open_company_id == company_id)
+    return (await session.exec(stmt)).first()
+
+
+def _bump(lead: LeadRow, now: datetime) -> None:
+    lead.version += 1
+    lead.updated_at = now
+
+
+def _apply(lead: LeadRow, b: Breakdown) -> None:
+    lead.score = b.total
+    lead.fit_score = b.fit
+    lead.engagement_score = b.engagement
+    lead.score_breakdown = b.to_dict()
+    lead.scoring_model_version = b.model_version
+    lead.scored_at = b.computed_at
+
+
+async def _breakdown(session: AsyncSession, lead: LeadRow, company: CompanyRow, now: datetime):  # type: ignore[no-untyped-def]
+    model = await configs.scoring_model(session)
+    stmt = select(TouchpointRow.kind, TouchpointRow.occurred_at).where(
+        TouchpointRow.company_id == company.id
+    )
+    if lead.engagement_since is not None:
+        stmt = stmt.where(TouchpointRow.occurred_at >= lead.engagement_since)
+    touches = (await session.execute(stmt)).all()
+    return model, score(model, company, touches, now, nace_table(model.nace_rev))
+
+
+async def create_lead(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    company: CompanyRow,
+    touchpoint: TouchpointRow,
+    now: datetime,
+) -> LeadRow:
+    """A company showed defined interest: a new unqualified lead (⇒ lead.created)."""
+    lead = LeadRow(
+        id=str(uuid.uuid4()),
+        company_id=company.id,  # type: ignore[arg-type]
+        open_company_id=company.id,
+        contact_id=touchpoint.contact_id,
+        status=LeadStatus.UNQUALIFIED.value,
+        correlation_id=str(uuid.uuid4()),
+        version=1,
+        source_channel=touchpoint.channel,
+        source_kind=touchpoint.kind,
+        source_campaign=touchpoint.campaign,
+        touchpoint_id=touchpoint.id,
+        existing_customer=company.account_id is not None,
+        account_id=company.account_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(lead)
+    model, b = await _breakdown(session, lead, company, now)
+    _apply(lead, b)
+    if company.status != CompanyStatus.CUSTOMER:
+        company.status = CompanyStatus.LEAD.value
+        company.updated_at = now
+        session.add(company)
+    emit_lead(
+        session,
+        settings,
+        "lead.created.v1",
+        lead,
+        company,
+        touchpoint_id=touchpoint.id,
+        touchpoint_kind=touchpoint.kind,
+    )
+    if company.account_id is not None:
+        await _to_account_owner(session, settings, lead, company, now)
+    if crosses_mql(lead.status, lead.score, model.mql_threshold):
+        await make_mql(session, settings, lead, company, model.mql_threshold, model.version, now)
+    return lead
+
+
+async def _to_account_owner(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    now: datetime,
+) -> None:
+    """An existing customer's lead goes straight to the account's owner."""
+    account = await session.get(AccountRow, company.account_id)
+    if account is None or account.owner is None:
+        return
+    lead.owner, lead.team = account.owner, account.team
+    lead.assigned_at = now
+    _bump(lead, now)
+    emit_lead(
+        session,
+        settings,
+        "lead.assigned.v1",
+        lead,
+        company,
+        assigned_by="routing",
+        routing_rule="account-owner",
+    )
+
+
+async def rescore(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    now: datetime,
+    *,
+    trigger: str,
+    touchpoint_id: str | None = None,
+    min_delta: Decimal = Decimal(0),
+) -> bool:
+    """Recompute the score (⇒ lead.scored when it moved by at least ``min_delta``, or the model
+    changed), then MQL and routing when the threshold is reached. True if the score changed."""
+    model, b = await _breakdown(session, lead, company, now)
+    previous = lead.score
+    model_changed = b.model_version != lead.scoring_model_version
+    moved = abs(b.total - previous) >= max(min_delta, Decimal("0.01"))
+    if not moved and not model_changed:
+        return False
+    _apply(lead, b)
+    _bump(lead, now)
+    session.add(lead)
+    emit_lead(
+        session,
+        settings,
+        "lead.scored.v1",
+        lead,
+        company,
+        previous_score=previous,
+        fit_score=b.fit,
+        engagement_score=b.engagement,
+        scoring_model_version=b.model_version,
+        trigger=trigger,
+        touchpoint_id=touchpoint_id,
+    )
+    if crosses_mql(lead.status, lead.score, model.mql_threshold):
+        await make_mql(session, settings, lead, company, model.mql_threshold, model.version, now)
+    return True
+
+
+async def make_mql(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    threshold: Decimal,
+    model_version: int,
+    now: datetime,
+) -> None:
+    lead.status = transition(lead.status, Action.MQL).value
+    lead.mql_at = now
+    _bump(lead, now)
+    session.add(lead)
+    emit_lead(
+        session,
+        settings,
+        "lead.mql.v1",
+        lead,
+        company,
+        threshold=threshold,
+        scoring_model_version=model_version,
+    )
+    if lead.owner is None:  # an existing customer's lead has its account owner already
+        await route_lead(session, settings, lead, company, now)
+
+
+async def route_lead(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    now: datetime,
+    *,
+    only_if_assigned: bool = False,
+) -> Assignment:
+    """Territory → team → next rep with capacity (⇒ lead.assigned), else the fallback queue."""
+    rules = await configs.routing_rules(session)
+    team_reps = [r.id for t in (rules.teams or {}).values() for r in t.reps]
+    counts: dict[str, int] = {}
+    if team_reps:
+        rows = await session.execute(
+            select(LeadRow.owner, func.count())
+            .where(LeadRow.open_company_id.is_not(None), LeadRow.owner.in_(team_reps))
+            .group_by(LeadRow.owner)
+        )
+        counts = {owner: n for owner, n in rows.all()}
+    cursors = {}
+    for team in rules.teams or {}:
+        cursor = (
+            await session.exec(
+                select(RoutingCursorRow).where(RoutingCursorRow.team == team).with_for_update()
+            )
+        ).first()
+        cursors[team] = cursor
+    assignment = route(
+        rules,
+        company,
+        counts,
+        {t: (c.last_rep if c else None) for t, c in cursors.items()},
+        nace_table(rules.nace_rev),
+    )
+    if only_if_assigned and assignment.owner is None:
+        return assignment
+    if assignment.owner is not None and assignment.team is not None:
+        cursor = cursors.get(assignment.team) or RoutingCursorRow(
+            team=assignment.team, updated_at=now
+        )
+        cursor.last_rep = assignment.owner
+        cursor.updated_at = now
+        session.add(cursor)
+    previous = lead.owner
+    lead.owner, lead.team, lead.queue = assignment.owner, assignment.team, assignment.queue
+    lead.assigned_at = now
+    _bump(lead, now)
+    session.add(lead)
+    emit_lead(
+        session,
+        settings,
+        "lead.assigned.v1",
+        lead,
+        company,
+        previous_owner=previous,
+        assigned_by="routing",
+        routing_rule=assignment.rule,
+        queue=assignment.queue,
+    )
+    return assignment
+
+
+async def _contact(
+    session: AsyncSession, lead: LeadRow, body: LeadContactIn, now: datetime
+) -> ContactRow:
+    if body.contact_id is not None:
+        found = await session.get(ContactRow, body.contact_id)
+        if found is None or found.company_id != lead.company_id:
+            raise Problem(422, "contact_id is not a contact of the lead's company")
+        return found
+    if body.email:
+        existing = (
+            await session.exec(select(ContactRow).where(ContactRow.email_key == body.email.lower()))
+        ).first()
+        if existing is not None:
+            if existing.company_id != lead.company_id:
+                raise conflict("this e-mail belongs to a contact of another company")
+            # the rep knows the person better now than the marketing system did
+            for name in ("name", "phone", "role"):
+                if (value := getattr(body, name)) is not None:
+                    setattr(existing, name, value)
+            existing.version += 1
+            existing.updated_at = now
+            session.add(existing)
+            return existing
+    assert body.name is not None
+    contact = ContactRow(
+        id=str(uuid.uuid4()),
+        company_id=lead.company_id,
+        name=body.name,
+        email=body.email,
+        email_key=body.email.lower() if body.email else None,
+        phone=body.phone,
+        role=body.role,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(contact)
+    return contact
+
+
+def _contact_snapshot(contact: ContactRow) -> dict:
+    return Contact(
+        name=contact.name, email=contact.email, phone=contact.phone, role=contact.role
+    ).model_dump(mode="json")
+
+
+def _needs(body) -> dict:  # type: ignore[no-untyped-def]
+    budget = Money(**body.budget.model_dump()) if body.budget else None
+    return NeedsAnalysis(
+        budget=budget, authority=body.authority, need=body.need, timeline=body.timeline
+    ).model_dump(mode="json")
+
+
+async def qualify(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    principal: Principal,
+    body: QualifyIn,
+    now: datetime,
+) -> LeadRow:
+    """First contact made and needs analysed (⇒ lead.sql)."""
+    _require_owner_or_team(lead, principal)
+    status = transition(lead.status, Action.QUALIFY)
+    contact = await _contact(session, lead, body.contact, now)
+    lead.contact_id = contact.id
+    lead.contact = _contact_snapshot(contact)
+    lead.needs = _needs(body.needs)
+    lead.first_contact_at = body.first_contact_at
+    lead.qualified_by = principal.sub
+    lead.status = status.value
+    lead.sql_at = now
+    _bump(lead, now)
+    session.add(lead)
+    emit_lead(
+        session,
+        settings,
+        "lead.sql.v1",
+        lead,
+        company,
+        contact=Contact(**lead.contact),
+        needs=NeedsAnalysis(**lead.needs),
+        first_contact_at=lead.first_contact_at,
+        qualified_by=principal.sub,
+    )
+    return lead
+
+
+async def convert(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    principal: Principal,
+    body: ConvertIn,
+    now: datetime,
+) -> LeadRow:
+    """Hand over to opportunities (⇒ lead.converted with everything needed to open one)."""
+    _require_owner_or_team(lead, principal)
+    status = transition(lead.status, Action.CONVERT, existing_customer=lead.existing_customer)
+    if body.contact is not None:
+        contact = await _contact(session, lead, body.contact, now)
+        lead.contact_id, lead.contact = contact.id, _contact_snapshot(contact)
+    if lead.contact is None:
+        raise Problem(422, "a contact is needed: send contact (the lead was never qualified)")
+    if body.needs is not None:
+        lead.needs = _needs(body.needs)
+    if lead.owner is None:
+        if principal.is_admin and "sales_rep" not in principal.roles:
+            raise conflict("the lead has no owner: assign it to a rep before converting")
+        lead.owner, lead.team = principal.sub, lead.team or principal.team
+    if body.expected_amount is not None:
+        lead.expected_amount = body.expected_amount.amount
+        lead.expected_currency = body.expected_amount.currency
+    lead.expected_close_date = body.expected_close_date
+    lead.converted_by = principal.sub
+    lead.status = status.value
+    lead.open_company_id = None
+    lead.closed_at = now
+    _bump(lead, now)
+    session.add(lead)
+    expected = (
+        Money(amount=lead.expected_amount, currency=lead.expected_currency)
+        if lead.expected_amount is not None and lead.expected_currency
+        else None
+    )
+    emit_lead(
+        session,
+        settings,
+        "lead.converted.v1",
+        lead,
+        company,
+        contact=Contact(**lead.contact),
+        needs=NeedsAnalysis(**(lead.needs or {})),
+        converted_by=principal.sub,
+        expected_amount=expected,
+        expected_close_date=lead.expected_close_date,
+    )
+    return lead
+
+
+async def disqualify(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    principal: Principal,
+    body: DisqualifyIn,
+    now: datetime,
+) -> LeadRow:
+    """Close the lead, or recycle it to nurturing: engagement then counts afresh from now."""
+    marketing_may = "marketing" in principal.roles and lead.status != LeadStatus.SQL
+    if not marketing_may:
+        _require_owner_or_team(lead, principal)
+    status = transition(lead.status, Action.DISQUALIFY, recycle=body.recycle)
+    lead.status = status.value
+    lead.disqualify_reason = body.reason
+    lead.disqualified_by = principal.sub
+    if body.recycle:
+        lead.owner = lead.queue = None
+        lead.engagement_since = now
+        _, b = await _breakdown(session, lead, company, now)
+        _apply(lead, b)
+    else:
+        lead.open_company_id = None
+        lead.closed_at = now
+    _bump(lead, now)
+    session.add(lead)
+    emit_lead(
+        session,
+        settings,
+        "lead.disqualified.v1",
+        lead,
+        company,
+        reason=body.reason,
+        recycled=body.recycle,
+        disqualified_by=principal.sub,
+    )
+    return lead
+
+
+async def assign(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: LeadRow,
+    company: CompanyRow,
+    principal: Principal,
+    body: AssignIn,
+    now: datetime,
+) -> LeadRow:
+    """A manager (re)assigns a lead of their team or from the queue (⇒ lead.assigned)."""
+    if not principal.is_admin and lead.owner is not None and lead.team != principal.team:
+        raise Problem(403, "managers reassign leads of their own team or from the queue")
+    transition(lead.status, Action.ASSIGN)
+    team = body.team or principal.team or lead.team
+    if not principal.is_admin and team != principal.team:
+        raise Problem(403, "managers assign to their own team")
+    previous = lead.owner
+    lead.owner, lead.team, lead.queue = body.owner, team, None
+    lead.assigned_at = now
+    _bump(lead, now)
+    session.add(lead)
+    emit_lead(
+        session,
+        settings,
+        "lead.assigned.v1",
+        lead,
+        company,
+        previous_owner=previous,
+        assigned_by=principal.sub,
+    )
+    return lead

@@ -1,0 +1,187 @@
+"""Touchpoints from marketing systems: find (or create) the company, record the interaction,
+turn defined interest into a lead, and rescore the company's open lead."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from leads.app import configs
+from leads.app import leads as lead_cases
+from leads.domain.companies import CompanyStatus, domain_of, email_domain, match_key
+from leads.schemas.leads import TouchpointIn, TouchpointResult
+from leads.tables import CompanyRow, ContactRow, LeadRow, TouchpointRow
+from salesflow.settings import ServiceSettings
+
+
+class TouchpointRejected(Exception):
+    """The touchpoint cannot be recorded (e.g. an unknown company without details to create it)."""
+
+
+@dataclass
+class _Resolved:
+    company: CompanyRow
+    created: bool
+    contact: ContactRow | None
+
+
+async def _company_by_domain(session: AsyncSession, domain: str) -> CompanyRow | None:
+    stmt = select(CompanyRow).where(CompanyRow.domain == domain).order_by(CompanyRow.id).limit(1)
+    return (await session.exec(stmt)).first()
+
+
+async def _resolve(session: AsyncSession, body: TouchpointIn, now: datetime) -> _Resolved:
+    company: CompanyRow | None = None
+    if body.company_id is not None:
+        company = await session.get(CompanyRow, body.company_id, with_for_update=True)
+        if company is None:
+            raise TouchpointRejected(f"unknown company_id {body.company_id}")
+    contact = None
+    if body.email:
+        contact = (
+            await session.exec(select(ContactRow).where(ContactRow.email_key == body.email.lower()))
+        ).first()
+        if contact is not None and company is None:
+            company = await session.get(CompanyRow, contact.company_id, with_for_update=True)
+    if company is None:
+        for candidate in (
+            domain_of(body.domain) if body.domain else None,
+            email_domain(body.email) if body.email else None,
+            domain_of(body.company.website) if body.company and body.company.website else None,
+        ):
+            if candidate and (company := await _company_by_domain(session, candidate)):
+                break
+    created = False
+    if company is None:
+        company, created = await _create_company(session, body, now)
+    if contact is not None and contact.company_id != company.id:
+        contact = None  # the e-mail is known at another company: do not mix them up
+    if contact is None and body.email:
+        contact = ContactRow(
+            id=str(uuid.uuid4()),
+            company_id=company.id,  # type: ignore[arg-type]
+            name=body.contact_name or body.email,
+            email=body.email,
+            email_key=body.email.lower(),
+            created_at=now,
+            updated_at=now,
+        )
+        taken = (
+            await session.exec(
+                select(ContactRow.id).where(ContactRow.email_key == contact.email_key)
+            )
+        ).first()
+        if taken is None:
+            session.add(contact)
+        else:
+            contact = None
+    return _Resolved(company, created, contact)
+
+
+async def _create_company(
+    session: AsyncSession, body: TouchpointIn, now: datetime
+) -> tuple[CompanyRow, bool]:
+    hint = body.company
+    if hint is None:
+        raise TouchpointRejected(
+            "unknown company: send company (name, country) to create it on the fly"
+        )
+    key = match_key(hint.name, hint.postal_code, hint.country)
+    domain = domain_of(hint.website) if hint.website else None
+    if domain is None and body.domain:
+        domain = domain_of(body.domain)
+    if domain is None and body.email:
+        domain = email_domain(body.email)
+    if key is not None:
+        known = (await session.exec(select(CompanyRow).where(CompanyRow.match_key == key))).first()
+        if known is not None:
+            return known, False
+    company = CompanyRow(
+        name=hint.name,
+        country=hint.country,
+        postal_code=hint.postal_code,
+        city=hint.city,
+        website=hint.website,
+        domain=domain,
+        source="touchpoint",
+        status=CompanyStatus.SUSPECT.value,
+        match_key=key,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(company)
+    await session.flush()
+    return company, True
+
+
+async def record(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    body: TouchpointIn,
+    received_by: str,
+    now: datetime,
+) -> TouchpointResult:
+    if body.external_id:
+        seen = (
+            await session.exec(
+                select(TouchpointRow).where(TouchpointRow.external_id == body.external_id)
+            )
+        ).first()
+        if seen is not None:
+            lead = await session.get(LeadRow, seen.lead_id) if seen.lead_id else None
+            return TouchpointResult(
+                touchpoint_id=seen.id,
+                company_id=seen.company_id,
+                company_created=False,
+                contact_id=seen.contact_id,
+                lead_id=seen.lead_id,
+                lead_created=False,
+                lead_status=lead.status if lead else None,  # type: ignore[arg-type]
+                score=lead.score if lead else None,
+                existing_customer=seen.existing_customer,
+                duplicate=True,
+            )
+    found = await _resolve(session, body, now)
+    company = found.company
+    touchpoint = TouchpointRow(
+        id=str(uuid.uuid4()),
+        company_id=company.id,  # type: ignore[arg-type]
+        contact_id=found.contact.id if found.contact else None,
+        channel=body.channel,
+        kind=body.kind,
+        occurred_at=body.occurred_at,
+        campaign=body.campaign,
+        external_id=body.external_id,
+        existing_customer=company.account_id is not None,
+        received_at=now,
+        received_by=received_by,
+    )
+    session.add(touchpoint)
+    lead = await lead_cases.open_lead(session, company.id)  # type: ignore[arg-type]
+    lead_created = False
+    if lead is None and (await configs.interest(session)).shows_interest(body.kind, body.channel):
+        touchpoint.created_interest = True
+        lead = await lead_cases.create_lead(session, settings, company, touchpoint, now)
+        lead_created = True
+    elif lead is not None:
+        await lead_cases.rescore(
+            session, settings, lead, company, now, trigger="touchpoint", touchpoint_id=touchpoint.id
+        )
+    if lead is not None:
+        touchpoint.lead_id = lead.id
+    return TouchpointResult(
+        touchpoint_id=touchpoint.id,
+        company_id=company.id,  # type: ignore[arg-type]
+        company_created=found.created,
+        contact_id=touchpoint.contact_id,
+        lead_id=lead.id if lead else None,
+        lead_created=lead_created,
+        lead_status=lead.status if lead else None,  # type: ignore[arg-type]
+        score=lead.score if lead else None,
+        existing_customer=touchpoint.existing_customer,
+        duplicate=False,
+    )

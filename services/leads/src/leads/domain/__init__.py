@@ -1,0 +1,1 @@
+"""Pure business rules of the leads service: no FastAPI, no SQL, time passed in."""

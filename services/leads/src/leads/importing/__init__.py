@@ -1,0 +1,1 @@
+"""Bulk import of the company universe from CSV (``POST /companies/import``)."""

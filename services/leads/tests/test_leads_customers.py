@@ -1,0 +1,114 @@
+"""Existing customers from account.onboarded (published on the real broker): flagged, their
+leads go to the account owner and may convert without qualification."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from sqlmodel import select
+
+from leads.config import Settings
+from leads.tables import AccountRow
+from salesflow.contracts.envelope import new_event
+from salesflow.testing.helpers import bearer, eventually
+
+from .conftest import MARKETING
+
+ANN = bearer("ann", ["sales_rep"], team="south")
+
+
+def onboarded(company: dict[str, Any], *, account: str, version: int, owner: str) -> Any:
+    return new_event(
+        "account.onboarded.v1",
+        account,
+        {
+            "account_id": account,
+            "version": version,
+            "company": company,
+            "owner": owner,
+            "team": "south",
+            "order_id": "o-1",
+            "order_number": "SO-1",
+            "fulfillment_id": "f-1",
+        },
+        source="/salesflow/aftersales",
+    )
+
+
+async def publish(bootstrap: str, topic: str, *events: Any) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(
+                topic, event.value(), key=event.key.encode(), headers=event.headers()
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_existing_customer_converts_straight_away(
+    client: httpx.AsyncClient, leads_settings: Settings, broker: str, outbox: Any
+) -> None:
+    csv = "name,country,postal_code,duns\nKunde AG,DE,50667,123456789\n"
+    await client.post(
+        "/companies/import", content=csv.encode(), headers={**MARKETING, "content-type": "text/csv"}
+    )
+    [company] = (await client.get("/companies", headers=MARKETING)).json()["items"]
+    snapshot = {"company_id": "9999", "name": "Kunde AG", "country": "DE", "duns": "123456789"}
+    stranger = {"company_id": "opp-x", "name": "Neu GmbH", "country": "AT", "postal_code": "1010"}
+    topic = leads_settings.topic("aftersales.account.v1")
+    await publish(
+        broker,
+        topic,
+        onboarded(snapshot, account="acc-1", version=2, owner="ann"),
+        onboarded(snapshot, account="acc-1", version=1, owner="stale"),  # older: ignored
+        onboarded(stranger, account="acc-2", version=1, owner="bob"),
+    )
+
+    async def onboarded_both() -> bool:
+        customers = (
+            await client.get("/companies", params={"status": "customer"}, headers=MARKETING)
+        ).json()["items"]
+        return len(customers) == 2
+
+    await eventually(onboarded_both, message="account.onboarded not handled")
+    known = (await client.get(f"/companies/{company['id']}", headers=MARKETING)).json()
+    assert (known["status"], known["account_id"]) == ("customer", "acc-1")
+    async with client.app.state.db.session() as session:  # type: ignore[attr-defined]
+        account = (
+            await session.exec(select(AccountRow).where(AccountRow.account_id == "acc-1"))
+        ).one()
+    assert (account.owner, account.version) == ("ann", 2)
+
+    touch = {
+        "channel": "web",
+        "kind": "form_submit",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "company_id": company["id"],
+    }
+    created = (await client.post("/touchpoints", json=touch, headers=MARKETING)).json()
+    assert created["existing_customer"] and created["lead_status"] == "unqualified"
+    lead_id = created["lead_id"]
+    events = await outbox()
+    assert [e[0] for e in events] == ["lead.created.v1", "lead.assigned.v1"]
+    assert events[0][3]["existing_customer"] and events[0][3]["account_id"] == "acc-1"
+    assert (events[1][3]["owner"], events[1][3]["routing_rule"]) == ("ann", "account-owner")
+
+    no_contact = await client.post(f"/leads/{lead_id}/convert", json={}, headers=ANN)
+    assert no_contact.status_code == 422
+    converted = await client.post(
+        f"/leads/{lead_id}/convert",
+        json={"contact": {"name": "Kai Kunde", "email": "kai@kunde.example.de"}},
+        headers=ANN,
+    )
+    assert converted.status_code == 200, converted.text
+    handoff = (await outbox("lead.converted.v1"))[0][3]
+    assert handoff["existing_customer"] and handoff["status"] == "converted"
+    assert handoff["contact"]["name"] == "Kai Kunde"
+
+    leads = (
+        await client.get("/leads", params={"existing_customer": "true"}, headers=MARKETING)
+    ).json()["items"]
+    assert [lead["id"] for lead in leads] == [lead_id]
