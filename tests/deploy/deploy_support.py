@@ -75,7 +75,12 @@ def services() -> tuple[str, ...]:
 def expected_topics() -> dict[str, int]:
     """Every topic the system needs, with its partitions: the catalog's plus each DLQ (which a
     service creates with DEFAULT_PARTITIONS)."""
-    topics = {name: spec.partitions for name, spec in all_topics().items()}
+    # a test process may have registered topics of its own (the probe service's): not ours
+    topics = {
+        name: spec.partitions
+        for name, spec in all_topics().items()
+        if spec.producer in registry.SERVICES or spec.external
+    }
     topics.update({dlq_topic(s): DEFAULT_PARTITIONS for s in registry.SERVICES})
     return topics
 
@@ -250,9 +255,10 @@ def stop(svc: ServiceUnderTest, timeout: float = 30) -> int:
     return svc.proc.returncode
 
 
-@pytest.fixture
-def controlling_service(tmp_path: Path) -> Iterator[ServiceUnderTest]:
-    svc = start_via_entrypoint(tmp_path)
+@pytest.fixture(scope="module")
+def controlling_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceUnderTest]:
+    """The controlling service started by the image's entrypoint, shared by a module's tests."""
+    svc = start_via_entrypoint(tmp_path_factory.mktemp("controlling"))
     try:
         yield svc
     finally:

@@ -44,3 +44,15 @@ def test_every_service_and_topic_is_in_the_model(
     model_services, model_topics = generator.load_model()
     assert tuple(s.name for s in model_services) == services
     assert {t.name: t.partitions for t in model_topics} == expected_topics
+
+
+def test_operations_readme_names_every_topic_and_service(
+    expected_topics: dict[str, int], services: tuple[str, ...]
+) -> None:
+    readme = (DEPLOY / "README.md").read_text()
+    for topic in expected_topics:
+        if not topic.endswith(".dlq"):
+            assert f"`{topic}`" in readme, topic
+    dlq_row = next(line for line in readme.splitlines() if line.startswith("| `<service>.dlq`"))
+    for name in services:
+        assert name in dlq_row, name

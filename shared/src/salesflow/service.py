@@ -214,7 +214,8 @@ def _ops_router(spec: ServiceSpec) -> APIRouter:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"failed: {type(exc).__name__}"
-        relay_ok = ctx.relay is None or ctx.relay.connected
+        # a standby replica (another holds the publisher lock) serves requests and consumes: ready
+        relay_ok = ctx.relay is None or ctx.relay.connected or ctx.relay.standby
         consumers_ok = all(c.connected for c in ctx.consumers)
         checks["broker"] = "ok" if ctx.messaging_ready and relay_ok and consumers_ok else "waiting"
         ready = all(v == "ok" for v in checks.values())

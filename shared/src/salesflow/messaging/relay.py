@@ -41,6 +41,7 @@ class Relay:
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
         self.connected = False
+        self.standby = False  # another replica's relay holds the publisher lock
         self.published = 0
         self._last_maintenance = 0.0
         self._backoff = 0.2  # reset by every batch that goes through
@@ -199,10 +200,12 @@ class Relay:
             ).scalar_one()
             await conn.commit()
             if got:
+                self.standby = False
                 self._lock_conn = conn
                 log.info("relay of %s holds the publisher lock", self.settings.service)
                 return
             await conn.close()
+            self.standby = True
             await asyncio.sleep(1.0)
 
     async def _check_leadership(self) -> None:
