@@ -23,6 +23,9 @@ def _mount(app: typer.Typer, name: str, module: str, attribute: str, help_: str)
 
 
 def register(app: typer.Typer) -> None:
+    from salesflow.demo.run import demo
+
+    app.command()(demo)
     _mount(app, "controlling", "controlling.cli", "app", "Controlling read models (rebuild).")
     _mount(app, "import", "leads.cli", "import_companies", "Bulk imports into leads.")
     _mount(
