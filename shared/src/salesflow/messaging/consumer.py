@@ -146,6 +146,7 @@ class Consumer:
                         outcomes.append((event, "unhandled"))
                         continue
                     started = time.perf_counter()
+                    obs.correlation_id_var.set(event.correlation_id)  # logs name the journey
                     await handler(HandlerContext(session, event, self.settings))
                     timings.append((event.type, time.perf_counter() - started))
                     inbox.record(session, self.name, event.id, event.type)
