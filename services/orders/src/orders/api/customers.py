@@ -95,6 +95,7 @@ async def get_customer(
 @router.put(
     "/customers/{customer_id}",
     response_model=CustomerOut,
+    responses={201: {"model": CustomerOut, "description": "Created"}},
     summary="Create or update a customer's master data and credit limit",
     description="Updating an existing customer needs `If-Match` with its ETag.",
 )

@@ -25,6 +25,7 @@ from salesflow.api.errors import Problem
 from salesflow.api.etag import require_if_match, set_etag
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
+from salesflow.api.types import IsoDateTime
 from salesflow.auth import Principal, require
 from salesflow.contracts.events.orders import OrderChannel, OrderStatus
 
@@ -96,8 +97,8 @@ async def list_orders(
     customer_id: str | None = Query(None, max_length=128),
     channel: OrderChannel | None = Query(None),
     offer_id: str | None = Query(None, max_length=128),
-    created_from: datetime | None = Query(None, description="Received at or after (inclusive)"),
-    created_to: datetime | None = Query(None, description="Received before (exclusive)"),
+    created_from: IsoDateTime | None = Query(None, description="Received at or after (inclusive)"),
+    created_to: IsoDateTime | None = Query(None, description="Received before (exclusive)"),
     page: PageParams = Depends(page_params),
     principal: Principal = Depends(require(*READERS)),
 ) -> OrderPage:

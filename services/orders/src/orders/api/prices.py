@@ -59,6 +59,7 @@ async def list_prices(
 @router.put(
     "/price-list/{sku}",
     response_model=PriceOut,
+    responses={201: {"model": PriceOut, "description": "Created"}},
     summary="Set the price of a SKU in a currency",
     description="Orders already taken keep their prices. Changing an existing price needs "
     "`If-Match` with its ETag.",
