@@ -7,15 +7,17 @@ SERVICES := leads opportunities offers orders fulfillment aftersales controlling
 EDITABLES := -e shared $(foreach s,$(SERVICES),-e services/$(s))
 STAMP := $(VENV)/.installed
 BROKER ?= embedded
-TEST_PATHS := shared/tests $(wildcard services/*/tests) tests
+# tests/chaos runs on its own (`make chaos`): it kills services and brokers for minutes
+TEST_PATHS := shared/tests $(wildcard services/*/tests) tests --ignore=tests/chaos
 PYTEST_ARGS ?=
 
-.PHONY: install run demo test test-real lint format bench clean help
+.PHONY: install run demo test test-real chaos lint format bench clean help
 
 help:
 	@echo "make run [BROKER=kafka]  install if needed, start broker + all seven services"
 	@echo "make test                test suite on the embedded broker + SQLite"
 	@echo "make test-real           same suite on Apache Kafka + PostgreSQL"
+	@echo "make chaos [BROKER=kafka DB=postgresql]  crash and broker-loss tests"
 	@echo "make lint | format | bench | clean"
 
 # (Re)install when the lock or any pyproject changed.
@@ -40,6 +42,12 @@ test-real: $(STAMP)
 	deploy/scripts/kafka-jars.sh
 	deploy/scripts/postgres.sh >/dev/null
 	SALESFLOW_TEST_BROKER=kafka SALESFLOW_TEST_DB=postgresql $(PY) -m pytest $(TEST_PATHS) $(PYTEST_ARGS)
+
+# SIGKILL/SIGSTOP services and the broker during journeys; SALESFLOW_CHAOS_JOURNEYS (300),
+# SALESFLOW_CHAOS_FAULT_S (60) bound it. BROKER=kafka DB=postgresql for Apache Kafka + PostgreSQL.
+DB ?= sqlite
+chaos: $(STAMP)
+	SALESFLOW_TEST_BROKER=$(if $(filter kafka,$(BROKER)),kafka,embedded) SALESFLOW_TEST_DB=$(DB) $(PY) -m pytest tests/chaos -s $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

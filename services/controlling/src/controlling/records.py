@@ -131,7 +131,8 @@ class RecordIndexer:
         backoff = 0.2
         physical = {self.settings.topic(t): n for t, n in self.topics.items()}
         while not self._stopping:
-            consumer = make_consumer(self.settings, self.group_id, list(physical))
+            consumer = make_consumer(self.settings, self.group_id)
+            consumer.subscribe(list(physical))
             try:
                 await ensure_topics(self.settings, physical)
                 await consumer.start()

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
@@ -24,6 +24,27 @@ from salesflow.messaging.kafka import make_consumer
 from salesflow.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+class _FromCommitted(ConsumerRebalanceListener):
+    """After every (re)assignment, start from the group's committed offset, or from the
+    beginning where there is none. A consumer that survives a broker which lost its log (the
+    embedded one after a restart) must not go on from its old in-memory positions: it would skip
+    the new log's first records. Re-reading is harmless: the inbox skips what was handled."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            committed = await self.consumer.committed(tp)
+            if committed is None:
+                await self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, committed)
 
 
 class Consumer:
@@ -76,8 +97,9 @@ class Consumer:
     async def _run(self) -> None:
         backoff = 0.2
         while not self._stopping:
-            consumer = make_consumer(
-                self.settings, self.group_id, [self.settings.topic(t) for t in self.topics]
+            consumer = make_consumer(self.settings, self.group_id)
+            consumer.subscribe(
+                [self.settings.topic(t) for t in self.topics], listener=_FromCommitted(consumer)
             )
             try:
                 if self.on_connect is not None:

@@ -27,9 +27,9 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+def make_consumer(settings: ServiceSettings, group_id: str) -> AIOKafkaConsumer:
+    """Subscribe it with ``subscribe(topics, listener=...)``."""
     return AIOKafkaConsumer(
-        *topics,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=f"salesflow-{settings.service}",
         group_id=group_id,
