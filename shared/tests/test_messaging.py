@@ -112,7 +112,7 @@ async def test_duplicate_delivery_has_one_side_effect(
     async with running(app) as client:
         consumer = app.state.ctx.consumers[0]
         await eventually(
-            lambda: _ready(consumer.counts["duplicate"] == 2), message="duplicates not seen"
+            lambda: _ready(consumer.counts["duplicate"] >= 2), message="duplicates not seen"
         )
         body = (await client.get("/received", headers=ADMIN)).json()
         assert body["item_ids"] == [7]

