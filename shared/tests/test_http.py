@@ -159,3 +159,13 @@ async def create_thing(
 async def _later(coro):
     await asyncio.sleep(0.05)
     return await coro
+
+
+async def test_text_the_database_cannot_store_is_refused_not_a_500(client) -> None:
+    resp = await client.post("/items", json={"name": "nul\u0000byte"}, headers=ADMIN)
+    if test_db_kind() == "postgresql":  # PostgreSQL text cannot hold NUL
+        assert resp.status_code == 422, resp.text
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert (await client.get("/received", headers=ADMIN)).json()["items"] == 0
+    else:  # SQLite stores it as it is
+        assert resp.status_code == 201, resp.text

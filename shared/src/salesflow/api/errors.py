@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,20 @@ def install(app: FastAPI) -> None:
         return problem_response(
             422, "request failed validation", instance=request.url.path, errors=errors
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 (data exception: a NUL character in text, a number out of range …)
+        # is input the database cannot store: the transaction is rolled back, nothing written
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return problem_response(
+                422,
+                "a value cannot be stored (e.g. a NUL character or a number out of range)",
+                instance=request.url.path,
+            )
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return problem_response(500, "internal error", instance=request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
