@@ -43,7 +43,9 @@ topic() { # name partitions retention.ms
 
 topic aftersales.account.v1 6 -1
 topic fulfillment.fulfillment.v1 6 -1
+topic leads.import.v1 3 -1
 topic leads.lead.v1 6 -1
+topic leads.segment.v1 3 -1
 topic logistics.status.v1 6 -1
 topic offers.offer.v1 6 -1
 topic opportunities.opportunity.v1 6 -1

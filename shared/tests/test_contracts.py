@@ -40,6 +40,9 @@ CATALOG: dict[str, list[str]] = {
         "lead.disqualified",
         "lead.converted",
     ],
+    # Added by issue 9 (suspects and prospects for the funnel), additive to DESIGN.md's table.
+    "leads.import.v1": ["companies.imported"],
+    "leads.segment.v1": ["prospects.materialized"],
     "opportunities.opportunity.v1": [
         "opportunity.opened",
         "opportunity.stage_changed",
@@ -81,6 +84,8 @@ CATALOG: dict[str, list[str]] = {
 # leads reads account.onboarded (issues 3 and 9).
 CONSUMERS: dict[str, set[str]] = {
     "leads.lead.v1": {"opportunities", "controlling"},
+    "leads.import.v1": {"controlling"},
+    "leads.segment.v1": {"controlling"},
     "opportunities.opportunity.v1": {"offers", "controlling"},
     "offers.offer.v1": {"opportunities", "orders", "controlling"},
     "orders.order.v1": {"fulfillment", "logistics", "aftersales", "controlling"},
@@ -90,7 +95,12 @@ CONSUMERS: dict[str, set[str]] = {
 }
 ALL_TYPES = [f"{name}.v1" for names in CATALOG.values() for name in names]
 # Event types whose producer has no aggregate version to carry.
-UNVERSIONED = {"shipment.status.v1", "followup.identified.v1"}
+UNVERSIONED = {
+    "shipment.status.v1",
+    "followup.identified.v1",
+    "companies.imported.v1",
+    "prospects.materialized.v1",
+}
 
 # --- example instances ------------------------------------------------------------------------
 
@@ -273,6 +283,28 @@ EXAMPLES: dict[str, BaseModel] = {
         converted_by="alice",
         expected_amount=eur("50000"),
         expected_close_date=date(2026, 6, 30),
+    ),
+    "companies.imported.v1": le.CompaniesImported(
+        import_id="imp-1",
+        chunk=1,
+        suspects=[
+            le.UniverseCell(
+                nace_section="C", size_class="small", country="DE", source="dnb", count=7
+            )
+        ],
+        rows_updated=2,
+        rows_rejected=1,
+    ),
+    "prospects.materialized.v1": le.ProspectsMaterialized(
+        segment_id="seg-1",
+        segment_name="Machinery DACH",
+        run_id="run-1",
+        chunk=1,
+        prospects=[
+            le.UniverseCell(
+                nace_section="C", size_class="small", country="AT", source="dnb", count=3
+            )
+        ],
     ),
     "opportunity.opened.v1": op.OpportunityOpened(**OPP),
     "opportunity.stage_changed.v1": op.OpportunityStageChanged(

@@ -351,13 +351,15 @@ def _render(target: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("overlay", ["base", "overlays/dev", "overlays/prod"])
-def test_kustomize_renders_valid_manifests(overlay: str, services: tuple[str, ...]) -> None:
+def test_kustomize_renders_valid_manifests(
+    overlay: str, services: tuple[str, ...], expected_topics: dict[str, int]
+) -> None:
     docs = _render(DEPLOY / "k8s" / overlay)
     for doc in docs:
         validate(doc, f"kustomize build {overlay}")
     kinds = Counter(d["kind"] for d in docs)
     assert kinds["Deployment"] == kinds["Service"] == kinds["HorizontalPodAutoscaler"] == 7
-    assert kinds["Job"] == len(services) and kinds["KafkaTopic"] == 2 * len(services)
+    assert kinds["Job"] == len(services) and kinds["KafkaTopic"] == len(expected_topics)
     if overlay == "base":
         return
     namespace = "salesflow-dev" if overlay.endswith("dev") else "salesflow"

@@ -20,6 +20,8 @@ from salesflow.contracts.events import (  # noqa: F401  (importing registers the
 
 KEY_FIELDS: dict[str, str] = {
     "leads.lead.v1": "lead_id",
+    "leads.import.v1": "import_id",
+    "leads.segment.v1": "segment_id",
     "opportunities.opportunity.v1": "opportunity_id",
     "offers.offer.v1": "offer_id",
     "orders.order.v1": "order_id",

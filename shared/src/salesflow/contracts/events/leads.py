@@ -1,4 +1,5 @@
-"""Events of the leads service (phases 1-3): topic ``leads.lead.v1``, key ``lead_id``.
+"""Events of the leads service (phases 1-3): topic ``leads.lead.v1``, key ``lead_id``; the
+company universe on ``leads.import.v1`` (suspects) and ``leads.segment.v1`` (prospects).
 
 Every lead event carries the company snapshot, owner, team and source so that controlling can
 slice the funnel (NACE section, size class, country, owner, team, channel) from any one event.
@@ -17,11 +18,14 @@ from salesflow.contracts.events.common import (
     CompanySnapshot,
     Contact,
     Id,
+    NaceSection,
     NeedsAnalysis,
+    SizeClass,
     UserId,
+    ValueObject,
     Version,
 )
-from salesflow.contracts.types import Money, Payload, UtcDateTime
+from salesflow.contracts.types import CountryCode, Money, Payload, UtcDateTime
 
 TOPIC = register_topic(
     TopicSpec(
@@ -120,3 +124,69 @@ class LeadConverted(LeadEvent):
     converted_by: UserId
     expected_amount: Money | None = Field(None, description="Deal size estimate, if known")
     expected_close_date: date | None = Field(None, description="Expected close, if known")
+
+
+# --- The company universe (phase 1): suspects and prospects -------------------------------------
+# Counted, not listed: an import of a million companies must not become a million events. Each
+# event carries the counts of one committed chunk, so the figures stay exact when an import or a
+# materialization stops half-way and resumes.
+
+IMPORT_TOPIC = register_topic(
+    TopicSpec(
+        name="leads.import.v1",
+        producer="leads",
+        partitions=3,
+        description="Suspects entering the company universe, counted per segment cell. Key: import_id.",
+        consumers=("controlling",),
+    )
+)
+
+SEGMENT_TOPIC = register_topic(
+    TopicSpec(
+        name="leads.segment.v1",
+        producer="leads",
+        partitions=3,
+        description="Prospects selected from the universe by a segment, counted per cell. Key: segment_id.",
+        consumers=("controlling",),
+    )
+)
+
+
+class UniverseCell(ValueObject):
+    """Companies of one segment cell (NACE section × size class × country × source)."""
+
+    nace_section: NaceSection | None = Field(None, description="NACE section, if known")
+    size_class: SizeClass | None = Field(None, description="EU size class, if known")
+    country: CountryCode
+    source: str = Field(
+        min_length=1, description="Where the company data came from", examples=["dnb", "manual"]
+    )
+    count: int = Field(ge=1, description="Companies in this cell")
+
+
+@register_event(
+    "companies.imported.v1",
+    IMPORT_TOPIC,
+    "A chunk of an import committed: companies new to the universe (suspects), counted per cell.",
+)
+class CompaniesImported(Payload):
+    import_id: Id = Field(description="Import job; one event per committed chunk of it")
+    chunk: int = Field(ge=1, description="Sequence number of the chunk within the import")
+    suspects: list[UniverseCell] = Field(
+        description="Companies this chunk added to the universe (updates of known ones excluded)"
+    )
+    rows_updated: int = Field(0, ge=0, description="Known companies this chunk updated")
+    rows_rejected: int = Field(0, ge=0, description="Rows of this chunk that were rejected")
+
+
+@register_event(
+    "prospects.materialized.v1",
+    SEGMENT_TOPIC,
+    "Suspects matching a segment became prospects, counted per cell (only new matches).",
+)
+class ProspectsMaterialized(Payload):
+    segment_id: Id = Field(description="Segment whose criteria selected the prospects")
+    segment_name: str = Field(min_length=1, description="Name of the segment")
+    run_id: Id = Field(description="Materialization run; one event per committed chunk of it")
+    chunk: int = Field(ge=1, description="Sequence number of the chunk within the run")
+    prospects: list[UniverseCell] = Field(description="Companies that became prospects")
