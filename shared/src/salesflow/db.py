@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from salesflow import sqlite_inline
+
 # SQLModel nags about session.execute(); we use it on purpose for UPDATE/DELETE statements.
 warnings.filterwarnings(
     "ignore", message=r"(?s).*You probably want to use", category=DeprecationWarning
@@ -52,7 +54,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
+            url,
+            echo=echo,
+            async_creator=sqlite_inline.connector(db_path or ":memory:"),
+            pool_size=8,
+            max_overflow=8,
         )
         _sqlite_recipe(engine)
         return engine
@@ -63,7 +69,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def _sqlite_recipe(engine: AsyncEngine) -> None:
     """SQLAlchemy's pysqlite recipe: we emit BEGIN ourselves, as IMMEDIATE, so that concurrent
-    writers queue on busy_timeout instead of failing with 'database is locked' on upgrade."""
+    writers queue (see sqlite_inline) instead of failing with "database is locked" on upgrade."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +77,7 @@ def _sqlite_recipe(engine: AsyncEngine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA busy_timeout=0")  # waits happen in sqlite_inline, off the loop
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

@@ -7,6 +7,8 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -56,6 +58,12 @@ HANDOFF_LATENCY = Histogram(
     ["consumer", "event_type"],
     buckets=_LATENCY_BUCKETS,
 )
+
+
+@lru_cache(maxsize=4096)
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, remembered: hot paths (per event) skip the label lookup."""
+    return metric.labels(*labels)
 
 
 class JsonFormatter(logging.Formatter):

@@ -183,7 +183,7 @@ class Consumer:
             )
             return False
         for event_type, seconds in timings:
-            obs.HANDLER_LATENCY.labels(self.name, event_type).observe(seconds)
+            obs.child(obs.HANDLER_LATENCY, self.name, event_type).observe(seconds)
         for event, outcome in outcomes:
             if outcome != "handled":
                 self._count(event.type, outcome)
@@ -252,13 +252,13 @@ class Consumer:
         now = time.time()
         for event in events:
             self._count(event.type, "handled")
-            obs.HANDOFF_LATENCY.labels(self.name, event.type).observe(
+            obs.child(obs.HANDOFF_LATENCY, self.name, event.type).observe(
                 max(0.0, now - event.time.timestamp())
             )
 
     def _count(self, event_type: str, outcome: str) -> None:
         self.counts[outcome] += 1
-        obs.EVENTS_CONSUMED.labels(self.name, event_type, outcome).inc()
+        obs.child(obs.EVENTS_CONSUMED, self.name, event_type, outcome).inc()
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
         now = time.monotonic()

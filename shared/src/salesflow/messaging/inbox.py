@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from salesflow.messaging import staged
 from salesflow.messaging.tables import InboxRow
 
 
@@ -26,11 +27,13 @@ async def seen(session: AsyncSession, consumer: str, event_ids: Iterable[str]) -
 
 
 def record(session: AsyncSession, consumer: str, event_id: str, event_type: str) -> None:
-    session.add(
-        InboxRow(
-            consumer=consumer,
-            event_id=event_id,
-            event_type=event_type,
-            processed_at=datetime.now(UTC),
-        )
+    staged.stage(
+        session,
+        InboxRow,
+        {
+            "consumer": consumer,
+            "event_id": event_id,
+            "event_type": event_type,
+            "processed_at": datetime.now(UTC),
+        },
     )

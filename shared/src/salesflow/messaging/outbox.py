@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from salesflow.contracts.envelope import Envelope
+from salesflow.messaging import staged
 from salesflow.messaging.tables import OutboxRow
 
 _PENDING = "salesflow_outbox_pending"
-_ROWS = "salesflow_outbox_rows"
 
 
 def add(session: AsyncSession, event: Envelope, *, topic: str) -> None:
-    """Stage ``event`` for ``topic`` in the session's transaction; it is published after commit.
-
-    Rows are gathered and written in one multi-row INSERT just before the transaction commits
-    (the ORM would insert them one by one to learn each id); inside a savepoint they go through
-    the ORM, so that rolling the savepoint back takes them with it."""
+    """Stage ``event`` for ``topic`` in the session's transaction; it is published after commit
+    (written with the transaction's other outbox rows in one INSERT, see ``staged``)."""
     values = {
         "event_id": event.id,
         "topic": topic,
@@ -32,12 +30,8 @@ def add(session: AsyncSession, event: Envelope, *, topic: str) -> None:
         "payload": event.value().decode(),
         "created_at": event.time,
     }
-    sync = session.sync_session
-    if sync.in_nested_transaction():
-        add_row(session, OutboxRow(**values))
-        return
-    sync.info.setdefault(_ROWS, []).append(values)
-    sync.info[_PENDING] = True
+    staged.stage(session, OutboxRow, values)
+    session.sync_session.info[_PENDING] = True
 
 
 def add_row(session: AsyncSession, row: OutboxRow) -> OutboxRow:
@@ -45,13 +39,6 @@ def add_row(session: AsyncSession, row: OutboxRow) -> OutboxRow:
     session.add(row)
     session.sync_session.info[_PENDING] = True
     return row
-
-
-@sa_event.listens_for(Session, "before_commit")
-def _write_rows(session: Session) -> None:
-    rows = session.info.pop(_ROWS, None)
-    if rows:
-        session.execute(insert(OutboxRow), rows)
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -65,7 +52,6 @@ def _wake_relay(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
-    session.info.pop(_ROWS, None)
 
 
 async def replay_since(session: AsyncSession, since: datetime) -> int:
@@ -103,7 +89,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def headers_of(row: OutboxRow) -> list[tuple[str, bytes]]:
+def headers_of(row: Any) -> list[tuple[str, bytes]]:  # an OutboxRow or a row of its columns
     return [(k, str(v).encode()) for k, v in row.headers.items()]
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import delete, update
 from sqlmodel import select
 
 from salesflow import observability as obs
 from salesflow.db import Database
 from salesflow.faults import crashpoint
+from salesflow.leadership import AdvisoryLock
 from salesflow.messaging import outbox
 from salesflow.messaging.kafka import make_producer
 from salesflow.messaging.tables import OutboxRow
@@ -25,6 +24,15 @@ from salesflow.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 _MAINTENANCE_EVERY_S = 5.0
+# Plain rows, not ORM objects: the relay only reads them, and object identity costs per row.
+_SENT_COLUMNS = (
+    OutboxRow.id,
+    OutboxRow.topic,
+    OutboxRow.key,
+    OutboxRow.headers,
+    OutboxRow.payload,
+    OutboxRow.created_at,
+)
 
 
 class Relay:
@@ -39,7 +47,7 @@ class Relay:
         self.settings = settings
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._lock_conn: AsyncConnection | None = None
+        self._lock = AdvisoryLock(db, f"salesflow-relay:{settings.service}")
         self.connected = False
         self.standby = False  # another replica's relay holds the publisher lock
         self.published = 0
@@ -119,8 +127,8 @@ class Relay:
                     update(OutboxRow).where(OutboxRow.id.in_(self._acked)).values(published_at=now)
                 )
             rows = (
-                await session.exec(
-                    select(OutboxRow)
+                await session.execute(
+                    select(*_SENT_COLUMNS)
                     .where(OutboxRow.published_at.is_(None))
                     .order_by(OutboxRow.id)
                     .limit(self.settings.relay_batch_size)
@@ -147,11 +155,10 @@ class Relay:
         acked_at = datetime.now(UTC)
         self.published += len(rows)
         self._backoff = 0.2
-        obs.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
+        obs.child(obs.OUTBOX_PUBLISHED, self.settings.service).inc(len(rows))
+        delay = obs.child(obs.OUTBOX_PUBLISH_DELAY, self.settings.service)
         for row in rows:
-            obs.OUTBOX_PUBLISH_DELAY.labels(self.settings.service).observe(
-                (acked_at - row.created_at).total_seconds()
-            )
+            delay.observe((acked_at - row.created_at).total_seconds())
         return len(rows)
 
     async def _ensure_topics_exist(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
@@ -187,35 +194,21 @@ class Relay:
     # -- single publisher across replicas (PostgreSQL advisory lock) --------------------------
 
     def _lock_key(self) -> int:
-        return zlib.crc32(f"salesflow-relay:{self.settings.service}".encode())
+        return self._lock.key
 
     async def _await_leadership(self) -> None:
         if self.db.sqlite:
             return
         while True:
-            await self._release_lock()
-            conn = await self.db.engine.connect()
-            got = (
-                await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key()})
-            ).scalar_one()
-            await conn.commit()
-            if got:
+            if await self._lock.try_acquire():
                 self.standby = False
-                self._lock_conn = conn
                 log.info("relay of %s holds the publisher lock", self.settings.service)
                 return
-            await conn.close()
             self.standby = True
             await asyncio.sleep(1.0)
 
     async def _check_leadership(self) -> None:
-        if self._lock_conn is None:
-            return
-        await self._lock_conn.execute(text("SELECT 1"))
-        await self._lock_conn.commit()
+        await self._lock.check()
 
     async def _release_lock(self) -> None:
-        conn, self._lock_conn = self._lock_conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+        await self._lock.release()
