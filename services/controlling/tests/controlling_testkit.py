@@ -61,6 +61,11 @@ def priced_line(net: str, currency: str = "EUR") -> dict:
     }
 
 
+def universe_cells(cells: list[tuple]) -> list[dict]:
+    keys = ("nace_section", "size_class", "country", "source", "count")
+    return [dict(zip(keys, cell, strict=True)) for cell in cells]
+
+
 class History:
     """Builds envelopes; ``events`` keeps them in the order they happened."""
 
@@ -81,6 +86,8 @@ class History:
         topic = all_topics()[spec.topic]
         key_field = {
             "leads.lead.v1": "lead_id",
+            "leads.import.v1": "import_id",
+            "leads.segment.v1": "segment_id",
             "opportunities.opportunity.v1": "opportunity_id",
             "offers.offer.v1": "offer_id",
             "orders.order.v1": "order_id",
@@ -101,6 +108,33 @@ class History:
         return event
 
     # ---------------------------------------------------------------- one builder per service
+
+    def imported(
+        self, import_id: str, chunk: int, cells: list[tuple], when: datetime, *, journey: str
+    ) -> Envelope:
+        """One committed import chunk; cells as (nace, size, country, source, count)."""
+        data = {"import_id": import_id, "chunk": chunk, "suspects": universe_cells(cells)}
+        return self.emit("companies.imported.v1", data, when, journey=journey)
+
+    def materialized(
+        self,
+        segment_id: str,
+        run_id: str,
+        chunk: int,
+        cells: list[tuple],
+        when: datetime,
+        *,
+        journey: str,
+    ) -> Envelope:
+        """One committed chunk of a segment's materialization run."""
+        data = {
+            "segment_id": segment_id,
+            "segment_name": f"Segment {segment_id}",
+            "run_id": run_id,
+            "chunk": chunk,
+            "prospects": universe_cells(cells),
+        }
+        return self.emit("prospects.materialized.v1", data, when, journey=journey)
 
     def lead(self, type_: str, lead: dict, version: int, when: datetime, **extra) -> Envelope:
         data = {
@@ -597,6 +631,26 @@ def sales_history() -> tuple[History, dict[str, Envelope]]:
         **south,
     }
     h.opportunity("opportunity.opened.v1", o4, 1, at(50), stage="qualification", probability=50)
+
+    # the company universe: imports (suspects) and segment materializations (prospects);
+    # I1's chunk 2 is published a second time under a new id (counted once, at its first time)
+    i1c1 = [("C", "small", "DE", "dnb", 40), ("C", "medium", "DE", "dnb", 30)]
+    i1c1.append(("J", "large", "AT", "dnb", 20))
+    ev["i1c1"] = h.imported("I1", 1, i1c1, at(-50), journey="IMP1")
+    i1c2 = [("C", "small", "DE", "dnb", 10), ("J", "micro", "AT", "dnb", 15)]
+    i1c2.append((None, None, "DE", "dnb", 5))
+    ev["i1c2"] = h.imported("I1", 2, i1c2, at(-49), journey="IMP1")
+    ev["i1c2_again"] = h.imported("I1", 2, i1c2, at(50), journey="IMP1")
+    i2c1 = [("C", "small", "DE", "manual", 4), ("J", "large", "AT", "manual", 6)]
+    i2c1.append(("J", "micro", "AT", "manual", 10))
+    ev["i2c1"] = h.imported("I2", 1, i2c1, at(10), journey="IMP2")
+    s1c1 = [("C", "small", "DE", "dnb", 20), ("C", "medium", "DE", "dnb", 10)]
+    ev["s1c1"] = h.materialized("S1", "RUN1", 1, s1c1, at(-40), journey="SEG1")
+    s1c2 = [("C", "small", "DE", "dnb", 5)]
+    ev["s1c2"] = h.materialized("S1", "RUN1", 2, s1c2, at(-39), journey="SEG1")
+    s2c1 = [("J", "large", "AT", "dnb", 8), ("J", "micro", "AT", "dnb", 2)]
+    s2c1.append(("J", "large", "AT", "manual", 3))
+    ev["s2c1"] = h.materialized("S2", "RUN2", 1, s2c1, at(20), journey="SEG2")
 
     # J3: a direct order of c1 after R1 was delivered: repeat business
     r2 = {"id": "R2", "company": c1, "channel": "order_desk", "net": "4000.00", "owner": "alice"}

@@ -14,6 +14,7 @@ from controlling.domain.funnel import (
     compute_funnel,
     resolve_segments,
 )
+from controlling.domain.universe import UniverseCount
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -31,7 +32,7 @@ DATA = FunnelData(
         Lead("L1", WEB, created_at=h(0), mql_at=h(1), sql_at=h(3)),
         Lead("L2", WEB, created_at=h(0), mql_at=h(3), sql_at=h(9)),
         Lead("L3", EVENT, created_at=h(0), mql_at=h(5)),
-        Lead("L4", EVENT, created_at=h(0)),
+        Lead("L4", EVENT, created_at=h(0), existing_customer=True),
     ],
     opportunities=[
         Opportunity(
@@ -85,6 +86,15 @@ DATA = FunnelData(
         ),
         Order("R2", Segment(), customer="c1", confirmed_at=h(60)),  # repeat: after R1's delivery
     ],
+    universe=[
+        UniverseCount("suspects", h(-10), "C", "small", "DE", "dnb", 50),
+        UniverseCount("suspects", h(-10), "J", "large", "AT", "dnb", 30),
+        UniverseCount("suspects", h(-10), None, None, "DE", "manual", 20),
+        UniverseCount("suspects", h(5), "C", "small", "DE", "manual", 10),
+        UniverseCount("prospects", h(-5), "C", "small", "DE", "dnb", 20),
+        UniverseCount("prospects", h(-5), "J", "large", "AT", "dnb", 6),
+        UniverseCount("prospects", h(6), "C", "small", "DE", "manual", 4),
+    ],
 )
 
 
@@ -102,8 +112,8 @@ def conversion(result, a: str):
 
 def test_stage_counts_without_filters() -> None:
     assert counts(funnel()) == {
-        "suspects": None,
-        "prospects": None,
+        "suspects": 110,
+        "prospects": 30,
         "leads": 4,
         "mql": 3,
         "sql": 2,
@@ -140,8 +150,7 @@ def test_linked_conversions_and_times_between_stages() -> None:
     assert (delivered.base, delivered.converted, delivered.median_s) == (2, 1, 19 * 3600)
     repeat = conversion(result, "delivered")
     assert (repeat.base, repeat.converted, repeat.median_s) == (1, 1, 10 * 3600)
-    unobservable = conversion(result, "suspects")
-    assert unobservable.base is None and unobservable.rate is None
+    assert leads_mql.basis == "entities" and leads_mql.reason is None
 
 
 def test_win_rate_and_pipeline_per_currency() -> None:
@@ -191,3 +200,62 @@ def test_segment_inheritance() -> None:
     order = next(o for o in resolved.orders if o.order_id == "R1")
     assert order.segment.source_channel == "web" and order.segment.owner == "alice"
     assert order.segment.country == "DE"
+
+
+def universe_row(result, a: str) -> tuple:
+    c = conversion(result, a)
+    return (c.base, c.converted, c.rate, c.median_s, c.p90_s)
+
+
+def test_suspects_and_prospects_are_counted_per_cell() -> None:
+    result = funnel()
+    assert (counts(result)["suspects"], counts(result)["prospects"]) == (110, 30)
+    assert all(s.reason is None for s in result.stages)
+    # ratios of counts; times between these stages are not derivable
+    assert universe_row(result, "suspects") == (110, 30, 0.2727, None, None)
+    assert universe_row(result, "prospects") == (30, 3, 0.1, None, None)  # L4: a customer
+    for stage in ("suspects", "prospects"):
+        row = conversion(result, stage)
+        assert row.basis == "counts" and "no times" in row.reason
+
+
+def test_suspects_and_prospects_by_period_and_cell() -> None:
+    in_period = funnel(start=h(2), end=h(21))
+    assert (counts(in_period)["suspects"], counts(in_period)["prospects"]) == (10, 4)
+    assert universe_row(in_period, "suspects") == (10, 4, 0.4, None, None)
+    assert universe_row(in_period, "prospects") == (4, 0, 0.0, None, None)
+    # a ratio of counts, not a cohort: prospects of the period imported before it
+    wider = funnel(start=h(-6), end=h(21))
+    assert universe_row(wider, "suspects") == (10, 30, 3.0, None, None)
+    austria = funnel(country="AT")
+    assert (counts(austria)["suspects"], counts(austria)["prospects"]) == (30, 6)
+    assert universe_row(austria, "prospects") == (6, 1, 0.1667, None, None)  # L3; L4 a customer
+    machinery = funnel(nace_section="C")  # the cell without a NACE section does not match
+    assert (counts(machinery)["suspects"], counts(machinery)["prospects"]) == (60, 24)
+    small = funnel(size_class="small", country="DE")
+    assert (counts(small)["suspects"], counts(small)["prospects"]) == (60, 24)
+    none = funnel(country="FR")
+    assert universe_row(none, "suspects") == (0, 0, None, None, None)
+
+
+def test_source_channel_filters_the_cells_data_source() -> None:
+    dnb = funnel(source_channel="dnb")
+    assert (counts(dnb)["suspects"], counts(dnb)["prospects"], counts(dnb)["leads"]) == (80, 26, 0)
+    assert universe_row(dnb, "suspects") == (80, 26, 0.325, None, None)
+    to_leads = conversion(dnb, "prospects")
+    assert universe_row(dnb, "prospects") == (None, None, None, None, None)
+    assert to_leads.reason is not None and "source_channel" in to_leads.reason
+    web = funnel(source_channel="web")
+    assert (counts(web)["suspects"], counts(web)["prospects"], counts(web)["leads"]) == (0, 0, 2)
+
+
+def test_suspects_and_prospects_have_no_owner_or_team() -> None:
+    for result in (funnel(owner="bob"), funnel(team="north"), funnel(owner="alice", country="DE")):
+        by_stage = {s.stage: s for s in result.stages}
+        for stage in ("suspects", "prospects"):
+            assert by_stage[stage].count is None
+            assert by_stage[stage].reason is not None
+            assert by_stage[stage].reason.startswith("not attributable")
+            assert universe_row(result, stage) == (None, None, None, None, None)
+            assert conversion(result, stage).reason == by_stage[stage].reason
+        assert by_stage["leads"].count is not None and by_stage["leads"].reason is None

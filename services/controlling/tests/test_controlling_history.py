@@ -23,6 +23,25 @@ offer->order 1/3: 27h+60s = 97260s
 order->deliv 1/2: 21h - 58s = 75542s
 deliv->repeat 1/1: 90h - 2s = 323998s
 win rate: O1 won, O3 lost -> 0.5; pipeline at 300h: O2 EUR 20000 @50%, O4 USD 3000 @50%.
+
+The company universe (cells nace/size/country/source: count; chunk event times):
+
+suspects   I1#1 -50h  C/small/DE/dnb 40, C/medium/DE/dnb 30, J/large/AT/dnb 20       90
+           I1#2 -49h  C/small/DE/dnb 10, J/micro/AT/dnb 15, -/-/DE/dnb 5            30
+           I1#2 +50h  the same chunk again under a new id: not counted, not its time
+           I2#1  10h  C/small/DE/manual 4, J/large/AT/manual 6, J/micro/AT/manual 10  20
+prospects  S1 RUN1#1 -40h  C/small/DE/dnb 20, C/medium/DE/dnb 10                     30
+           S1 RUN1#2 -39h  C/small/DE/dnb 5                                            5
+           S2 RUN2#1  20h  J/large/AT/dnb 8, J/micro/AT/dnb 2, J/large/AT/manual 3     13
+
+slice             suspects prospects leads  suspects->prospects  prospects->leads
+all                    140        48     5  48/140 = 0.3429      5/48 = 0.1042
+[0h, 100h)              20        13     4  13/20 = 0.65         4/13 = 0.3077
+country AT              51        13     2  13/51 = 0.2549       2/13 = 0.1538
+J, large                26        11     1  11/26 = 0.4231       1/11 = 0.0909
+source dnb             120        45     0  45/120 = 0.375       null (channels differ)
+source webinar           0         0     3  null (nothing to divide by)  null
+owner / team / rep    null      null        null (not attributable)
 """
 
 from __future__ import annotations
@@ -94,6 +113,8 @@ async def snapshot(client) -> dict:
         "funnel_q": await get(
             client, "/funnel", **{"from": at(0).isoformat(), "to": at(100).isoformat()}
         ),
+        "funnel_dnb": await get(client, "/funnel", source_channel="dnb"),
+        "funnel_at": await get(client, "/funnel", country="AT"),
         "lead_controlling": await get(client, "/lead-controlling"),
         "journey_j1": await get(client, "/journeys/J1"),
         "journey_j2": await get(client, "/journeys/J2"),
@@ -109,8 +130,14 @@ async def test_synthetic_history_known_figures_and_identical_rebuild(
     history, ev = sales_history()
     shuffled = list(history.events)
     random.Random(9).shuffle(shuffled)  # out of order, also within each aggregate
-    first, second = shuffled[:25], shuffled[25:]
+    # chunks out of order: the re-published I1#2 and S1's chunk 2 come before their originals
+    early = [ev["i1c2_again"], ev["s1c2"]]
+    late = [ev["i1c2"], ev["s1c1"]]
+    pinned = {e.id for e in early + late}
+    rest = [e for e in shuffled if e.id not in pinned]
+    first, second = early + rest[:23], rest[23:] + late
     redelivered = [history.events[0], ev["f1_acc"], ev["r1_conf"], ev["o3_lost"]]
+    redelivered += [ev["i1c1"], ev["s2c1"], ev["i1c2_again"]]
     distinct = len(history.events)
 
     app = create_app(settings)
@@ -171,6 +198,10 @@ async def test_synthetic_history_known_figures_and_identical_rebuild(
             'salesflow_handoff_reaction_latency_p99_seconds{handoff="leads->opportunities"}'
             in metrics
         )
+        assert "->controlling" not in metrics
+        imports = await get(client, "/journeys/IMP1")
+        assert [s["type"] for s in imports["steps"]] == ["companies.imported.v1"] * 3
+        assert [s["stage"] for s in imports["steps"]] == [None] * 3
 
     # rebuild into the same database, the service stopped, through the CLI command
     for name, value in {
@@ -203,8 +234,8 @@ async def test_synthetic_history_known_figures_and_identical_rebuild(
 async def check_funnel(client, snap: dict) -> None:
     funnel = snap["funnel"]
     assert stage_counts(funnel) == {
-        "suspects": None,
-        "prospects": None,
+        "suspects": 140,
+        "prospects": 48,
         "leads": 5,
         "mql": 4,
         "sql": 2,
@@ -215,8 +246,8 @@ async def check_funnel(client, snap: dict) -> None:
         "repeat_business": 1,
     }
     assert conversions(funnel) == {
-        "suspects": (None, None, None, None, None),
-        "prospects": (None, None, None, None, None),
+        "suspects": (140, 48, 0.3429, None, None),
+        "prospects": (48, 5, 0.1042, None, None),
         "leads": (5, 4, 0.8, 4 * H, 5.4 * H),
         "mql": (4, 2, 0.5, 8 * H, 10.4 * H),
         "sql": (2, 2, 1.0, 3660.0, 3684.0),
@@ -230,20 +261,39 @@ async def check_funnel(client, snap: dict) -> None:
         {"currency": "EUR", "open_opportunities": 1, "value": "20000.00", "weighted": "10000.00"},
         {"currency": "USD", "open_opportunities": 1, "value": "3000.00", "weighted": "1500.00"},
     ]
-    # source channel reaches opportunities, offers and orders through their links
+    assert [c["basis"] for c in funnel["conversions"]] == ["counts"] * 2 + ["entities"] * 7
+    assert all(s["reason"] is None for s in funnel["stages"])
+    # source channel reaches opportunities, offers and orders through their links; for the
+    # universe it is the cell's data source
     web = stage_counts(snap["funnel_web"])
     assert (web["leads"], web["opportunities"], web["offers_sent"], web["orders"]) == (3, 2, 2, 1)
-    # the period: [0h, 100h)
+    assert (web["suspects"], web["prospects"]) == (0, 0)
+    assert conversions(snap["funnel_web"])["suspects"] == (0, 0, None, None, None)
+    dnb = snap["funnel_dnb"]
+    assert (stage_counts(dnb)["suspects"], stage_counts(dnb)["prospects"]) == (120, 45)
+    assert stage_counts(dnb)["leads"] == 0
+    assert conversions(dnb)["suspects"] == (120, 45, 0.375, None, None)
+    assert conversions(dnb)["prospects"] == (None, None, None, None, None)
+    assert "source_channel" in dnb["conversions"][1]["reason"]
+    # the period: [0h, 100h); I1#2 counts at -49h, not at its second publication (50h)
     q = snap["funnel_q"]
     assert stage_counts(q)["leads"] == 4 and stage_counts(q)["opportunities"] == 3
+    assert (stage_counts(q)["suspects"], stage_counts(q)["prospects"]) == (20, 13)
+    assert conversions(q)["suspects"] == (20, 13, 0.65, None, None)
+    assert conversions(q)["prospects"] == (13, 4, 0.3077, None, None)
     assert q["win_rate"] == {"won": 1, "lost": 0, "rate": 1.0}  # O3 was lost at 120h
     assert [p["currency"] for p in q["pipeline"]["by_currency"]] == ["EUR", "USD"]
     assert q["pipeline"]["as_of"].startswith("2026-01-09T04:00:00")  # the period's end
-    austria = await get(client, "/funnel", country="AT")
+    austria = snap["funnel_at"]
     assert stage_counts(austria)["leads"] == 2 and stage_counts(austria)["opportunities"] == 1
+    assert (stage_counts(austria)["suspects"], stage_counts(austria)["prospects"]) == (51, 13)
+    assert conversions(austria)["suspects"] == (51, 13, 0.2549, None, None)
+    assert conversions(austria)["prospects"] == (13, 2, 0.1538, None, None)
     large = await get(client, "/funnel", size_class="large", nace_section="J")
     assert stage_counts(large)["leads"] == 1 and stage_counts(large)["opportunities"] == 1
-    # a rep sees only their own figures
+    assert (stage_counts(large)["suspects"], stage_counts(large)["prospects"]) == (26, 11)
+    assert conversions(large)["prospects"] == (11, 1, 0.0909, None, None)
+    # a rep sees only their own figures: the universe belongs to no one
     mine = await get(client, "/funnel", headers=ALICE)
     assert mine["filters"]["owner"] == "alice" and mine["filters"]["owner_forced"]
     assert stage_counts(mine)["leads"] == 2 and stage_counts(mine)["opportunities"] == 3
@@ -251,6 +301,12 @@ async def check_funnel(client, snap: dict) -> None:
     assert response.status_code == 403
     bob = await get(client, "/funnel", headers=MANAGER, owner="bob")
     assert stage_counts(bob)["leads"] == 2 and stage_counts(bob)["sql"] == 0
+    north = await get(client, "/funnel", headers=MANAGER, team="north")
+    for unattributed in (mine, bob, north):
+        for row in unattributed["stages"][:2]:
+            assert row["count"] is None and row["reason"].startswith("not attributable")
+        assert conversions(unattributed)["suspects"] == (None,) * 5
+        assert conversions(unattributed)["prospects"] == (None,) * 5
 
 
 async def check_lead_controlling(client, figures: dict) -> None:
@@ -372,6 +428,10 @@ def check_handoffs(figures: dict, sent: list, r1_first, ev: dict, end_acc: int) 
     assert row("aftersales->opportunities") == (1, 1, 60.0, 60.0, 0)
     assert row("aftersales->leads") == (1, 0, None, None, 0)
     assert row("orders->aftersales") == (5, 0, None, None, 0)
+    # the universe topics are read by controlling alone: no handoff between services
+    assert {h["topic"] for h in figures["handoffs"]}.isdisjoint(
+        {"leads.import.v1", "leads.segment.v1"}
+    )
 
     # consumed / in flight / lag against the groups' committed offsets
     def records_on(topic: str) -> int:

@@ -4,7 +4,8 @@ stored once (its id is the key), and the projection of its aggregate is folded a
 from datetime import UTC, datetime
 
 from controlling.domain.attributes import attributes
-from controlling.projector import fit, project
+from controlling.domain.universe import CHUNK_EVENTS, chunk_of, fits_columns
+from controlling.projector import fit, project, project_chunk
 from controlling.tables import ControllingJourneyLink, JourneyEvent
 from salesflow.contracts.catalog import all_events, all_topics, event_spec
 from salesflow.contracts.envelope import MalformedEvent
@@ -64,7 +65,12 @@ async def record_event(ctx: HandlerContext) -> None:
                 )
             )
     await session.flush()
-    if attrs.aggregate_id:
+    if event.type in CHUNK_EVENTS:
+        chunk = chunk_of(event.type, event.id, event.time, event.data)
+        if not fits_columns(chunk):
+            raise PermanentError("chunk number or count beyond 64 bits")
+        await project_chunk(session, chunk)
+    elif attrs.aggregate_id:
         await project(session, attrs.aggregate, attrs.aggregate_id)
 
 

@@ -7,16 +7,20 @@ from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlling.domain import projections as p
+from controlling.domain.universe import Chunk, supersedes
 from controlling.tables import (
     ControllingFulfillment,
     ControllingLead,
     ControllingOffer,
     ControllingOpportunity,
     ControllingOrder,
+    ControllingUniverseCell,
+    ControllingUniverseChunk,
     JourneyEvent,
 )
 
@@ -92,3 +96,48 @@ async def project(session: AsyncSession, aggregate: str, aggregate_id: str) -> N
     for name, value in values.items():
         setattr(existing, name, value)
     session.add(existing)
+
+
+async def project_chunk(session: AsyncSession, chunk: Chunk) -> None:
+    """Count a chunk of suspects or prospects once: the first event for it inserts its cells;
+    another event for the same chunk replaces them only if it is the earlier one (see
+    ``controlling.domain.universe``), so the counted event does not depend on arrival order."""
+    key = chunk.key
+    pk = (key.stage, key.segment_id, key.batch_id, key.chunk)
+    counted = await session.get(ControllingUniverseChunk, pk)
+    if counted is None:
+        session.add(
+            ControllingUniverseChunk(
+                stage=key.stage,
+                segment_id=key.segment_id,
+                batch_id=key.batch_id,
+                chunk=key.chunk,
+                event_id=chunk.event_id,
+                occurred_at=chunk.time,
+            )
+        )
+    elif supersedes((chunk.time, chunk.event_id), (counted.occurred_at, counted.event_id)):
+        await session.execute(
+            delete(ControllingUniverseCell).where(
+                ControllingUniverseCell.stage == key.stage,
+                ControllingUniverseCell.segment_id == key.segment_id,
+                ControllingUniverseCell.batch_id == key.batch_id,
+                ControllingUniverseCell.chunk == key.chunk,
+            )
+        )
+        counted.event_id = chunk.event_id
+        counted.occurred_at = chunk.time
+        session.add(counted)
+    else:
+        return
+    for cell_no, cell in enumerate(chunk.cells):
+        values = {
+            "stage": key.stage,
+            "segment_id": key.segment_id,
+            "batch_id": key.batch_id,
+            "chunk": key.chunk,
+            "cell_no": cell_no,
+            "occurred_at": chunk.time,
+            **asdict(cell),
+        }
+        session.add(ControllingUniverseCell(**fit(ControllingUniverseCell, values)))

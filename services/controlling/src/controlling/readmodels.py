@@ -7,17 +7,20 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from controlling.domain.funnel import FunnelData, Lead, Offer, Opportunity, Order, Segment
+from controlling.domain.funnel import Filters, FunnelData, Lead, Offer, Opportunity, Order, Segment
 from controlling.domain.lead_controlling import AssignedLead
+from controlling.domain.universe import UniverseCount
 from controlling.tables import (
     ControllingFulfillment,
     ControllingLead,
     ControllingOffer,
     ControllingOpportunity,
     ControllingOrder,
+    ControllingUniverseCell,
 )
 
 
@@ -32,12 +35,45 @@ def _segment(row: object, *, source_channel: str | None = None) -> Segment:
     )
 
 
-async def load_funnel_data(session: AsyncSession) -> FunnelData:
+async def load_universe(session: AsyncSession, filters: Filters) -> list[UniverseCount]:
+    """Suspects and prospects of the period, summed per stage and cell in the database: the
+    rows stay as few as the cells however many chunks an import had. Each sum carries the
+    earliest chunk time of its group, which lies in the period, so the domain's own period
+    check keeps holding."""
+    c = ControllingUniverseCell
+    cell = (c.stage, c.nace_section, c.size_class, c.country, c.source)
+    stmt = select(*cell, func.min(c.occurred_at), func.sum(c.count)).group_by(*cell)
+    if filters.start is not None:
+        stmt = stmt.where(c.occurred_at >= filters.start)
+    if filters.end is not None:
+        stmt = stmt.where(c.occurred_at < filters.end)
+    return [
+        UniverseCount(
+            stage=stage,
+            time=first,  # min() keeps the column's type: aware UTC
+            nace_section=nace_section,
+            size_class=size_class,
+            country=country,
+            source=source,
+            count=int(total),
+        )
+        for stage, nace_section, size_class, country, source, first, total in (
+            await session.exec(stmt)
+        ).all()
+    ]
+
+
+async def load_funnel_data(
+    session: AsyncSession, filters: Filters | None = None, *, universe: bool = True
+) -> FunnelData:
+    """The projections the funnel is computed from; the universe pre-summed for the period
+    of ``filters`` (``universe=False``: without it, for figures that do not use it)."""
     leads = (await session.exec(select(ControllingLead))).all()
     opportunities = (await session.exec(select(ControllingOpportunity))).all()
     offers = (await session.exec(select(ControllingOffer))).all()
     orders = (await session.exec(select(ControllingOrder))).all()
     fulfillments = (await session.exec(select(ControllingFulfillment))).all()
+    cells = await load_universe(session, filters or Filters()) if universe else []
     delivered: dict[str, list[datetime]] = defaultdict(list)
     for f in fulfillments:
         if f.order_id:
@@ -53,6 +89,7 @@ async def load_funnel_data(session: AsyncSession) -> FunnelData:
                 created_at=r.created_at,
                 mql_at=r.mql_at,
                 sql_at=r.sql_at,
+                existing_customer=r.existing_customer,
             )
             for r in leads
         ],
@@ -91,6 +128,7 @@ async def load_funnel_data(session: AsyncSession) -> FunnelData:
             )
             for r in orders
         ],
+        universe=cells,
     )
 
 

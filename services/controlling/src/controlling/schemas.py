@@ -25,8 +25,9 @@ class AppliedFilters(BaseModel):
 
 class StageOut(BaseModel):
     stage: str
-    count: int | None = Field(description="None: the events do not tell")
+    count: int | None = Field(description="None: not countable under these filters (see reason)")
     counted_from: str
+    reason: str | None = Field(None, description="Why count is None")
 
 
 class ConversionOut(BaseModel):
@@ -38,6 +39,12 @@ class ConversionOut(BaseModel):
     median_s: float | None = Field(description="Median time between the stages (seconds)")
     p90_s: float | None = Field(description="90th percentile time between the stages (seconds)")
     linked_by: str
+    basis: str = Field(
+        "entities",
+        description="`entities`: the same entities followed from stage to stage; `counts`: "
+        "the ratio of the two stages' counts in the period and slice (suspects, prospects)",
+    )
+    reason: str | None = Field(None, description="Why figures of this row are None")
 
 
 class WinRateOut(BaseModel):

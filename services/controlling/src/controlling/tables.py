@@ -171,6 +171,38 @@ class ControllingFulfillment(SQLModel, table=True):
     completed_at: datetime | None = _at()
 
 
+class ControllingUniverseChunk(SQLModel, table=True):
+    """One committed chunk of an import (suspects) or a materialization run (prospects), and
+    the event counted for it (a second event for the same chunk is not counted again)."""
+
+    __tablename__ = "controlling_universe_chunks"
+
+    stage: str = Field(primary_key=True, max_length=20)  # suspects | prospects
+    segment_id: str = Field(primary_key=True, max_length=_ID)  # "" for imports
+    batch_id: str = Field(primary_key=True, max_length=_ID)  # import id | run id
+    chunk: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_id: str = Field(max_length=64)
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ControllingUniverseCell(SQLModel, table=True):
+    """Companies per segment cell of the counted event of a chunk."""
+
+    __tablename__ = "controlling_universe_cells"
+
+    stage: str = Field(primary_key=True, max_length=20)
+    segment_id: str = Field(primary_key=True, max_length=_ID)
+    batch_id: str = Field(primary_key=True, max_length=_ID)
+    chunk: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    cell_no: int = Field(primary_key=True)  # position in the event's list
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    nace_section: str | None = Field(default=None, max_length=1)
+    size_class: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=2)
+    source: str | None = Field(default=None, max_length=200)
+    count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class ControllingRecord(SQLModel, table=True):
     """One record of a topic or dead-letter topic as it sits in the log (redeliveries too)."""
 
@@ -196,6 +228,8 @@ READ_MODELS = [
     ControllingOffer,
     ControllingOrder,
     ControllingFulfillment,
+    ControllingUniverseChunk,
+    ControllingUniverseCell,
     ControllingRecord,
 ]
 """Everything ``salesflow controlling rebuild`` empties and refills from the topics."""

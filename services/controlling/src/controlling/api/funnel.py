@@ -29,8 +29,11 @@ router = APIRouter(tags=["funnel"])
         "Counts per stage within the period, conversion between consecutive stages (of the "
         "entities that entered a stage in the period, the share that reached the next one), "
         "median and p90 time between stages, win rate and open pipeline per currency. Each "
-        "stage says what it counts from. Analysts and sales managers see everything; a sales "
-        "rep sees only their own figures (owner filter forced)."
+        "stage says what it counts from. Suspects and prospects are counts per segment cell "
+        "(source_channel = the cell's data source); they have no owner or team, so under an "
+        "owner or team filter they are null with a reason, and their conversions are ratios "
+        "of counts (basis `counts`) without times. Analysts and sales managers see everything; "
+        "a sales rep sees only their own figures (owner filter forced)."
     ),
 )
 async def get_funnel(
@@ -40,7 +43,7 @@ async def get_funnel(
 ) -> FunnelOut:
     filters, forced = restrict(filters, principal, request)
     async with request.app.state.db.session() as session:
-        data = await load_funnel_data(session)
+        data = await load_funnel_data(session, filters)
     result = compute_funnel(data, filters, now=now(request))
     period, applied = describe(filters, forced)
     return _out(result, period, applied)
@@ -51,7 +54,7 @@ def _out(result: FunnelResult, period, applied) -> FunnelOut:  # type: ignore[no
         period=period,
         filters=applied,
         stages=[
-            StageOut(stage=s.stage, count=s.count, counted_from=s.counted_from)
+            StageOut(stage=s.stage, count=s.count, counted_from=s.counted_from, reason=s.reason)
             for s in result.stages
         ],
         conversions=[ConversionOut(**vars(c)) for c in result.conversions],

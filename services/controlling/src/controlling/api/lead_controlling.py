@@ -39,7 +39,7 @@ async def get_lead_controlling(
     filters, forced = restrict(filters, principal, request)
     async with request.app.state.db.session() as session:
         leads = await load_assigned_leads(session)
-        data: FunnelData = resolve_segments(await load_funnel_data(session))
+        data: FunnelData = resolve_segments(await load_funnel_data(session, universe=False))
     settings = request.app.state.settings
     result = compute_lead_controlling(
         leads,

@@ -12,6 +12,10 @@ Semantics (also served with every answer as ``counted_from`` / ``linked_by``):
 - Filters (segment, owner, team, source channel) apply to the entity counted. Entities inherit
   what their own events lack from the entity they came from (offer ← opportunity ← lead,
   order ← offer / opportunity), so ``source_channel`` reaches orders.
+- Suspects and prospects are counts per segment cell (``controlling.domain.universe``): sliced
+  by period, NACE section, size class, country and ``source_channel`` (= the cell's data
+  source); they have no owner or team, so with an owner or team filter (and for a sales rep)
+  they are null with a reason. Their conversions are ratios of counts, not followed entities.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from controlling.domain.stats import money, percentile, rate
+from controlling.domain.universe import (
+    PROSPECTS,
+    SUSPECTS,
+    UniverseCount,
+    UniverseFilters,
+    universe_counts,
+)
 
 SEGMENT_FIELDS = ("nace_section", "size_class", "country", "owner", "team", "source_channel")
 
@@ -88,6 +99,7 @@ class Lead:
     created_at: datetime | None = None
     mql_at: datetime | None = None
     sql_at: datetime | None = None
+    existing_customer: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ class FunnelData:
     opportunities: Sequence[Opportunity] = ()
     offers: Sequence[Offer] = ()
     orders: Sequence[Order] = ()
+    universe: Sequence[UniverseCount] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ class StageCount:
     stage: str
     count: int | None
     counted_from: str
+    reason: str | None = None  # why ``count`` is None
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,8 @@ class Conversion:
     median_s: float | None
     p90_s: float | None
     linked_by: str
+    basis: str = "entities"  # entities followed from stage to stage, or a ratio of "counts"
+    reason: str | None = None  # why a figure of the row is None
 
 
 @dataclass(frozen=True)
@@ -191,14 +207,16 @@ class FunnelResult:
 
 STAGES: tuple[tuple[str, str], ...] = (
     (
-        "suspects",
-        "not observable: no event announces the company universe (leads publishes no "
-        "company or segment events), so it is not counted",
+        SUSPECTS,
+        "companies.imported: companies new to the universe, summed over the cells of each "
+        "committed import chunk (time: the chunk event's ce_time; source_channel filters the "
+        "cell's data source, e.g. dnb)",
     ),
     (
-        "prospects",
-        "not observable: no event announces segment materialisation (suspects → prospects), "
-        "so it is not counted",
+        PROSPECTS,
+        "prospects.materialized: suspects that became prospects of a segment, summed over the "
+        "cells of each committed materialization chunk (time: the chunk event's ce_time; "
+        "source_channel filters the cell's data source)",
     ),
     ("leads", "lead.created: leads created"),
     ("mql", "lead.mql: leads that crossed the MQL threshold"),
@@ -218,8 +236,11 @@ STAGES: tuple[tuple[str, str], ...] = (
 )
 
 LINKS: dict[tuple[str, str], str] = {
-    ("suspects", "prospects"): "not observable",
-    ("prospects", "leads"): "not observable",
+    (SUSPECTS, PROSPECTS): "ratio of counts: prospects / suspects of the same period and slice "
+    "(the events name no company, so no company is followed; can exceed 1 when the prospects "
+    "of the period were imported earlier)",
+    (PROSPECTS, "leads"): "ratio of counts: leads created for companies that are not yet "
+    "customers / prospects of the same period and slice (no company is followed)",
     ("leads", "mql"): "same lead reached lead.mql",
     ("mql", "sql"): "same lead reached lead.sql",
     ("sql", "opportunities"): "an opportunity.opened names the lead (lead_id)",
@@ -251,7 +272,7 @@ def resolve_segments(data: FunnelData) -> FunnelData:
             _segment(by_opportunity.get(opportunity_id or ""))
         )
         orders.append(replace(order, segment=segment))
-    return FunnelData(data.leads, opportunities, offers, orders)
+    return replace(data, opportunities=opportunities, offers=offers, orders=orders)
 
 
 def _segment(entity: Lead | Opportunity | Offer | None) -> Segment | None:
@@ -266,22 +287,83 @@ class _Stage:
     selected: set[str] = field(default_factory=set)
 
 
+NOT_ATTRIBUTABLE = (
+    "not attributable: suspects and prospects are counted per segment cell and belong to no "
+    "owner or team, so they cannot be counted under an owner or team filter (nor in a sales "
+    "rep's own figures)"
+)
+NO_TIMES = (
+    "no times between these stages: the chunk events count companies per cell and follow no "
+    "company from stage to stage"
+)
+CHANNELS_DIFFER = (
+    "not comparable under a source_channel filter: it selects prospects by their data source "
+    "(e.g. dnb) and leads by their marketing channel (e.g. webinar)"
+)
+
+
 def compute_funnel(data: FunnelData, filters: Filters, *, now: datetime) -> FunnelResult:
     data = resolve_segments(data)
     stages = _stage_entries(data, filters)
+    universe, not_counted = _universe(data, filters)
     counts = [
-        StageCount(name, len(stages[name].selected) if name in stages else None, source)
+        StageCount(name, universe.get(name), source, not_counted)
+        if name in (SUSPECTS, PROSPECTS)
+        else StageCount(name, len(stages[name].selected) if name in stages else None, source)
         for name, source in STAGES
     ]
+    new_leads = sum(
+        1
+        for lead in data.leads
+        if lead.lead_id in stages["leads"].selected and not lead.existing_customer
+    )
     conversions = [
-        _conversion(a, b, stages, _successors(a, data))
-        for (a, _), (b, _) in itertools.pairwise(STAGES)
+        _count_conversion(SUSPECTS, PROSPECTS, universe, universe.get(PROSPECTS), not_counted),
+        _count_conversion(
+            PROSPECTS,
+            "leads",
+            universe,
+            new_leads,
+            not_counted or (CHANNELS_DIFFER if filters.source_channel is not None else None),
+        ),
+        *(
+            _conversion(a, b, stages, _successors(a, data))
+            for (a, _), (b, _) in itertools.pairwise(STAGES[2:])
+        ),
     ]
     return FunnelResult(
         stages=counts,
         conversions=conversions,
         win_rate=win_rate(data.opportunities, filters),
         pipeline=pipeline(data.opportunities, filters, as_of=filters.end or now),
+    )
+
+
+def _universe(data: FunnelData, filters: Filters) -> tuple[dict[str, int], str | None]:
+    """Suspects and prospects in the period and slice, or why they cannot be counted."""
+    if filters.owner is not None or filters.team is not None:
+        return {}, NOT_ATTRIBUTABLE
+    slice_ = UniverseFilters(
+        start=filters.start,
+        end=filters.end,
+        nace_section=filters.nace_section,
+        size_class=filters.size_class,
+        country=filters.country,
+        source=filters.source_channel,  # the closest meaning: where the company came from
+    )
+    return universe_counts(data.universe, slice_, (SUSPECTS, PROSPECTS)), None
+
+
+def _count_conversion(
+    a: str, b: str, universe: dict[str, int], converted: int | None, reason: str | None
+) -> Conversion:
+    """A conversion from a stage counted per cell: the ratio of the two stages' counts."""
+    link = LINKS[(a, b)]
+    base = universe.get(a)
+    if reason is not None or base is None or converted is None:
+        return Conversion(a, b, None, None, None, None, None, link, "counts", reason)
+    return Conversion(
+        a, b, base, converted, rate(converted, base), None, None, link, "counts", NO_TIMES
     )
 
 
