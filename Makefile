@@ -45,9 +45,21 @@ test-real: $(STAMP)
 
 # SIGKILL/SIGSTOP services and the broker during journeys; SALESFLOW_CHAOS_JOURNEYS (300),
 # SALESFLOW_CHAOS_FAULT_S (60) bound it. BROKER=kafka DB=postgresql for Apache Kafka + PostgreSQL.
+# REPLICAS=2: every service as two processes (one database, one consumer group) — always on
+# Apache Kafka + PostgreSQL (replicas cannot share a SQLite file); 40 journeys, 30 s of faults
+# unless SALESFLOW_CHAOS_JOURNEYS / SALESFLOW_CHAOS_FAULT_S say otherwise.
 DB ?= sqlite
+REPLICAS ?= 1
 chaos: $(STAMP)
+ifeq ($(REPLICAS),1)
 	SALESFLOW_TEST_BROKER=$(if $(filter kafka,$(BROKER)),kafka,embedded) SALESFLOW_TEST_DB=$(DB) $(PY) -m pytest tests/chaos -s $(PYTEST_ARGS)
+else
+	deploy/scripts/kafka-jars.sh
+	deploy/scripts/postgres.sh >/dev/null
+	SALESFLOW_CHAOS_REPLICAS=$(REPLICAS) SALESFLOW_CHAOS_JOURNEYS=$${SALESFLOW_CHAOS_JOURNEYS:-40} \
+	SALESFLOW_CHAOS_FAULT_S=$${SALESFLOW_CHAOS_FAULT_S:-30} \
+	SALESFLOW_TEST_BROKER=kafka SALESFLOW_TEST_DB=postgresql $(PY) -m pytest tests/chaos -s $(PYTEST_ARGS)
+endif
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -57,8 +69,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# BENCH_ARGS=system: only the whole-system part (startup, flows, handoffs, memory)
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .data .schemathesis .hypothesis bench/results.json
