@@ -83,6 +83,24 @@ async def test_exactly_one_plan_per_order_under_redelivery(settings_for, databas
         assert records[0].key == plan["id"].encode()
 
 
+async def test_confirmation_twin_and_cancellation_in_one_batch(settings_for, database_url, broker):
+    """Plans are written at commit (one INSERT per table for the whole poll): a twin
+    confirmation and a cancellation handled in the same transaction still see the new plan."""
+    settings, app = await start_app(settings_for, database_url)
+    o = order([goods(1, "LATHE-500", "1"), service(2, "TRAIN", "Schulung")])
+    events = [confirmed(o), confirmed(o), cancelled(o)]
+    await publish(broker, settings.topic(ORDERS), *events)  # before the start: one poll
+    async with running(app) as client:
+        await processed(app.state.db, *events)
+        plan = await plan_of(client, o.order_id)
+        assert plan["status"] == "cancelled"
+        assert [e["kind"] for e in plan["timeline"]] == ["planned", "cancelled"]
+        assert [s["status"] for s in plan["shipments"]] == ["cancelled"]
+        assert [t["status"] for t in plan["tasks"]] == ["cancelled"]
+        assert len(await outbox(app.state.db, "fulfillment.planned.v1")) == 1
+        assert app.state.ctx.consumers[0].counts["dead_lettered"] == 0
+
+
 async def test_cancellation_before_dispatch_cancels_after_dispatch_flags(
     settings_for, database_url, broker
 ):

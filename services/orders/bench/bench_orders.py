@@ -1,36 +1,47 @@
-"""Sustained direct intake: ``POST /orders`` from concurrent clients against the orders app.
+"""Sustained direct intake end-to-end: ``POST /orders`` → ``order.confirmed`` → ``fulfillment.planned``.
 
-Runs the real app (relay to a real broker, SQLite or PostgreSQL) either in-process (ASGI) or as a
-uvicorn process, seeds a customer and a price list, then lets ``--clients`` clients post orders
-for ``--seconds`` and prints orders/s and the latency percentiles; finally waits for the relay to
-publish every event. Returns the figures as a dict (``main()``).
+Starts an embedded broker and the real orders and fulfillment apps as uvicorn processes (one
+worker each, SQLite files in a temp dir, relays and consumers on, as in production), seeds a
+customer and a price list, warms up, then lets ``--clients`` httpx keep-alive clients post
+``--orders`` orders as fast as the service answers and waits until fulfillment has planned every
+one of them. Prints and returns (``main()``) a dict of figures:
 
-    python services/orders/bench/bench_orders.py [--seconds 10] [--clients 16]
-        [--group-commit | --no-group-commit] [--server inprocess|uvicorn] [--database-url URL]
+- ``orders_per_s``: end-to-end, measured orders / (last order planned − first request sent);
+  ``intake_orders_per_s``: the same orders / time until the last ``201``;
+- per-hop p50/p99 in ms, from the client's clock and the two databases' timestamps (one machine,
+  one clock): ``intake`` request sent → ``201`` (``order.confirmed`` is committed in the outbox
+  before the answer); ``relay`` ``order.confirmed`` created → marked published in the orders
+  outbox (the relay marks a batch when it takes the next one: an upper bound);
+  ``confirmed_to_planned`` ``order.confirmed`` created → ``fulfillment.planned`` created in
+  fulfillment's handler; ``end_to_end`` request sent → ``fulfillment.planned`` created;
+- ``cpu_ms_per_order`` of each process (user + system CPU during the measured phase / orders):
+  less noisy than wall time on a shared machine.
+
+    python services/orders/bench/bench_orders.py [--orders 3000] [--clients 16]
+        [--group-commit | --no-group-commit] [--keyed | --no-keyed] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import statistics
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from orders.config import Settings
-from orders.main import SPEC, create_app
+from fulfillment.main import SPEC as FULFILLMENT
+from orders.main import SPEC as ORDERS
 from salesflow import broker as brokers
-from salesflow.messaging.tables import OutboxRow
-from salesflow.testing.helpers import bearer, free_port, running
+from salesflow.testing.helpers import bearer, free_port
 from salesflow.testing.plugin import migrate
 from salesflow.testing.processes import ServiceProcess
 
@@ -43,6 +54,7 @@ ORDER = {
         {"sku": "SETUP", "quantity": "2"},
     ],
 }
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _out(line: str) -> None:
@@ -50,11 +62,36 @@ def _out(line: str) -> None:
     sys.stdout.flush()
 
 
-def _percentile(values: list[float], q: float) -> float:
+def _percentile(values: list[float], q: float) -> float | None:
     if not values:
-        return float("nan")
+        return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+
+def _hop(values: list[float]) -> dict[str, float | None]:
+    return {"p50_ms": _percentile(values, 0.50), "p99_ms": _percentile(values, 0.99)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (/proc, Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _ts(value: str | None) -> float | None:
+    """A timestamp as SQLAlchemy stores it in SQLite (naive UTC text) → epoch seconds."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value + ("" if "+" in value else "+00:00")).timestamp()
+
+
+def _query(db: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 async def _seed(client: httpx.AsyncClient) -> None:
@@ -75,165 +112,208 @@ async def _seed(client: httpx.AsyncClient) -> None:
         assert resp.status_code in (200, 201), resp.text
 
 
-async def _drive(
-    client: httpx.AsyncClient, clients: int, seconds: float, warmup: float, keyed: bool
-) -> dict[str, Any]:
-    latencies: list[float] = []
+async def _post_orders(
+    client: httpx.AsyncClient, clients: int, total: int, keyed: bool, tag: str
+) -> tuple[dict[str, tuple[float, float]], dict[int, int]]:
+    """``total`` orders from ``clients`` concurrent clients; order id → (sent, answered)."""
+    sent: dict[str, tuple[float, float]] = {}
     errors: dict[int, int] = {}
-    counter = 0
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    measure_from = start + warmup
-    stop_at = measure_from + seconds
+    remaining = total
 
     async def worker(n: int) -> None:
-        nonlocal counter
-        while True:
-            t0 = loop.time()
-            if t0 >= stop_at:
-                return
-            counter += 1
-            headers = {**DESK, "Idempotency-Key": f"bench-{n}-{counter}"} if keyed else DESK
+        nonlocal remaining
+        i = 0
+        while remaining > 0:
+            remaining -= 1
+            i += 1
+            headers = {**DESK, "Idempotency-Key": f"{tag}-{n}-{i}"} if keyed else DESK
+            t0 = time.time()
             resp = await client.post("/orders", json=ORDER, headers=headers)
-            t1 = loop.time()
-            if resp.status_code != 201:
+            t1 = time.time()
+            if resp.status_code != 201 or resp.json()["status"] != "confirmed":
                 errors[resp.status_code] = errors.get(resp.status_code, 0) + 1
-            elif t0 >= measure_from:
-                latencies.append(t1 - t0)
+            else:
+                sent[resp.json()["id"]] = (t0, t1)
 
     await asyncio.gather(*(worker(n) for n in range(clients)))
+    return sent, errors
+
+
+async def _all_planned(db: Path, count: int, timeout: float) -> float | None:
+    """Wall time when fulfillment holds ``count`` plans (polled every 20 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [(planned,)] = await asyncio.to_thread(_query, db, "SELECT count(*) FROM fulfillments")
+        if planned >= count:
+            return time.time()
+        await asyncio.sleep(0.02)
+    return None
+
+
+def _hops(
+    orders_db: Path, fulfillment_db: Path, sent: dict[str, tuple[float, float]]
+) -> dict[str, Any]:
+    confirmed = {
+        key: (_ts(created), _ts(published))
+        for key, created, published in _query(
+            orders_db,
+            "SELECT key, created_at, published_at FROM outbox WHERE type = 'order.confirmed.v1'",
+        )
+    }
+    planned = {
+        order_id: _ts(created)
+        for order_id, created in _query(
+            fulfillment_db,
+            "SELECT f.order_id, o.created_at FROM outbox o JOIN fulfillments f ON f.id = o.key "
+            "WHERE o.type = 'fulfillment.planned.v1'",
+        )
+    }
+    intake, relay, hop2, e2e = [], [], [], []
+    for order_id, (t0, t1) in sent.items():
+        intake.append(t1 - t0)
+        created, published = confirmed.get(order_id, (None, None))
+        done = planned.get(order_id)
+        if created is not None and published is not None:
+            relay.append(published - created)
+        if created is not None and done is not None:
+            hop2.append(done - created)
+        if done is not None:
+            e2e.append(done - t0)
     return {
-        "orders": len(latencies),
-        "orders_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
-        "errors": errors,
+        "intake": _hop(intake),
+        "relay": _hop(relay),
+        "confirmed_to_planned": _hop(hop2),
+        "end_to_end": _hop(e2e),
     }
 
 
-async def _outbox_drained(db_url: str, timeout: float = 60) -> float | None:
-    """Seconds until every outbox row is published (None: not within timeout)."""
-    from sqlalchemy import func, select
-
-    from salesflow.db import Database
-
-    db = Database(db_url)
-    started = time.perf_counter()
-    try:
-        while time.perf_counter() - started < timeout:
-            async with db.session() as session:
-                pending = (
-                    await session.execute(
-                        select(func.count())
-                        .select_from(OutboxRow)
-                        .where(OutboxRow.published_at.is_(None))
-                    )
-                ).scalar_one()
-            if pending == 0:
-                return round(time.perf_counter() - started, 2)
-            await asyncio.sleep(0.1)
-        return None
-    finally:
-        await db.dispose()
-
-
-@contextlib.asynccontextmanager
-async def _server(
-    kind: str, settings: Settings, env: dict[str, str], workdir: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    if kind == "inprocess":
-        app = create_app(settings)
-        async with running(app) as client:
-            client.batcher = app.state.intake  # type: ignore[attr-defined]
-            yield client
-        return
-    port = free_port()
-    proc = ServiceProcess(
-        "orders.main:create_app", port, env, workdir / "orders.log", cwd=workdir
-    ).start()
-    try:
-        await asyncio.to_thread(proc.wait_ready, 60)
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(base_url=proc.url, limits=limits, timeout=30) as client:
-            yield client
-    finally:
-        proc.stop()
+def _process(
+    factory: str, service: str, values: dict[str, Any], workdir: Path, profile: Path | None
+) -> ServiceProcess:
+    env = {f"SALESFLOW_{service.upper()}_{k.upper()}": str(v) for k, v in values.items()}
+    pythonpath: list[Path] = []
+    if profile is not None:  # the same app under cProfile, written at exit (bench_profiled.py)
+        env["BENCH_PROFILE_OUT"] = str(profile / f"{service}.prof")
+        env["BENCH_PROFILE_FACTORY"] = factory
+        pythonpath = [Path(__file__).parent]
+        factory = "bench_profiled:create_app"
+    log = workdir / f"{service}.log"
+    proc = ServiceProcess(factory, free_port(), env, log, cwd=workdir, pythonpath=pythonpath)
+    return proc.start()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-orders-"))
-    db_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'orders.db'}"
-    handle = None
-    bootstrap = args.bootstrap
-    if not bootstrap:
-        handle = brokers.start_embedded(port=free_port(), log_path=workdir / "broker.log")
-        bootstrap = handle.bootstrap
+    orders_db, fulfillment_db = workdir / "orders.db", workdir / "fulfillment.db"
+    handle = brokers.start_embedded(port=free_port(), log_path=workdir / "broker.log")
+    procs: list[ServiceProcess] = []
+    ok = False
     try:
-        await migrate(SPEC.migrations_dir, db_url)
-        prefix = f"bench{int(time.time())}."
-        values = {
-            "database_url": db_url,
-            "kafka_bootstrap_servers": bootstrap,
-            "topic_prefix": prefix,
-            "intake_group_commit": args.group_commit,
-            "relay_enabled": args.relay,
+        for spec, db in ((ORDERS, orders_db), (FULFILLMENT, fulfillment_db)):
+            await migrate(spec.migrations_dir, f"sqlite+aiosqlite:///{db}")
+        common = {
+            "kafka_bootstrap_servers": handle.bootstrap,
+            "topic_prefix": f"bench{int(time.time())}.",
             "log_level": "WARNING",
-            "log_json": False,
+            "log_json": "false",
+            # join the group quickly; the processes run for a minute, not for months
+            "kafka_session_timeout_ms": 6000,
+            "kafka_heartbeat_interval_ms": 1000,
         }
-        env = {f"SALESFLOW_ORDERS_{k.upper()}": str(v) for k, v in values.items()}
-        settings = Settings(**values)
-        async with _server(args.server, settings, env, workdir) as client:
-            await _seed(client)
-            figures = await _drive(client, args.clients, args.seconds, args.warmup, args.keyed)
-            batcher = getattr(client, "batcher", None)
-            if batcher is not None and batcher.batches:
-                figures["mean_batch"] = round(batcher.orders / batcher.batches, 1)
-            if args.relay:
-                figures["outbox_drain_s"] = await _outbox_drained(db_url)
-        figures.update(
-            clients=args.clients,
-            seconds=args.seconds,
-            server=args.server,
-            group_commit=args.group_commit,
-            relay=args.relay,
-            idempotency_keys=args.keyed,
-            database="postgresql" if "postgresql" in db_url else "sqlite",
-            broker="external" if args.bootstrap else "embedded",
+        orders_env = {**common, "database_url": f"sqlite+aiosqlite:///{orders_db}"}
+        if args.group_commit is not None:
+            orders_env["intake_group_commit"] = str(args.group_commit).lower()
+        orders_env.update(kv.split("=", 1) for kv in args.orders_setting)
+        fulfillment_env = {**common, "database_url": f"sqlite+aiosqlite:///{fulfillment_db}"}
+        profile = args.profile
+        orders = _process("orders.main:create_app", "orders", orders_env, workdir, profile)
+        procs.append(orders)
+        fulfillment = _process(
+            "fulfillment.main:create_app", "fulfillment", fulfillment_env, workdir, profile
         )
+        procs.append(fulfillment)
+        for proc in procs:
+            await asyncio.to_thread(proc.wait_ready, 60)
+        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+        async with httpx.AsyncClient(base_url=orders.url, limits=limits, timeout=60) as client:
+            await _seed(client)
+            warm, warm_errors = await _post_orders(
+                client, args.clients, args.warmup, args.keyed, "w"
+            )
+            if await _all_planned(fulfillment_db, len(warm), 120) is None:
+                raise RuntimeError(f"warm-up orders were not planned: {fulfillment.tail()}")
+            pids = {"orders": orders.proc.pid, "fulfillment": fulfillment.proc.pid,
+                    "broker": handle.pid}  # fmt: skip
+            cpu0 = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+            bench0 = time.process_time()
+            started = time.time()
+            sent, errors = await _post_orders(client, args.clients, args.orders, args.keyed, "m")
+            answered = time.time()
+            finished = await _all_planned(fulfillment_db, len(warm) + len(sent), args.timeout)
+            cpu = {name: _cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+            cpu["bench_clients"] = time.process_time() - bench0
+        n = len(sent)
+        figures: dict[str, Any] = {
+            "orders": n,
+            "orders_per_s": round(n / (finished - started), 1) if finished and n else None,
+            "intake_orders_per_s": round(n / (answered - started), 1) if n else None,
+            "seconds": round((finished or answered) - started, 2),
+            "errors": {**warm_errors, **errors},
+            **_hops(orders_db, fulfillment_db, sent),
+            "cpu_ms_per_order": {k: round(v * 1000 / n, 3) for k, v in cpu.items()} if n else {},
+            "clients": args.clients,
+            "group_commit": args.group_commit,
+            "idempotency_keys": args.keyed,
+            "load_average": os.getloadavg()[0],
+        }
+        if finished is None:
+            figures["not_planned_in_time"] = True
+        ok = True
         return figures
     finally:
-        if handle is not None:
-            handle.stop()
+        for proc in reversed(procs):
+            proc.stop()
+        handle.stop()
+        if ok:  # keep databases and logs of a failed run for a look
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--warmup", type=float, default=2.0)
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--orders", type=int, default=3000, help="measured orders")
+    p.add_argument("--warmup", type=int, default=300, help="orders before the measurement")
     p.add_argument("--clients", type=int, default=16)
-    p.add_argument("--server", choices=("inprocess", "uvicorn"), default="inprocess")
-    p.add_argument("--group-commit", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--group-commit", action=argparse.BooleanOptionalAction, default=None,
+                   help="force the orders setting intake_group_commit (default: the service's)")  # fmt: skip
     p.add_argument("--keyed", action=argparse.BooleanOptionalAction, default=True,
                    help="send an Idempotency-Key with every order")  # fmt: skip
-    p.add_argument("--relay", action=argparse.BooleanOptionalAction, default=True,
-                   help="publish the outbox while the intake runs (off: intake alone)")  # fmt: skip
-    p.add_argument("--database-url", default=os.environ.get("BENCH_ORDERS_DATABASE_URL"))
-    p.add_argument("--bootstrap", default=os.environ.get("BENCH_KAFKA_BOOTSTRAP"))
-    return p.parse_args(argv)
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for planning")
+    p.add_argument("--orders-setting", action="append", default=[], metavar="FIELD=VALUE",
+                   help="another orders setting, e.g. consumers_enabled=false")  # fmt: skip
+    p.add_argument("--profile", default=None, help="cProfile both services into this dir")
+    args = p.parse_args(argv)
+    if args.profile:
+        args.profile = Path(args.profile).absolute()
+        args.profile.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def _summary(f: dict[str, Any]) -> str:
+    hops = ", ".join(
+        f"{h} p50 {f[h]['p50_ms']} / p99 {f[h]['p99_ms']} ms"
+        for h in ("intake", "relay", "confirmed_to_planned", "end_to_end")
+    )
+    cpu = ", ".join(f"{k} {v}" for k, v in f["cpu_ms_per_order"].items())
+    return (
+        f"orders end-to-end ({f['clients']} clients, {f['orders']} orders, SQLite, uvicorn): "
+        f"{f['orders_per_s']} orders/s planned (intake {f['intake_orders_per_s']}/s); {hops}; "
+        f"CPU ms/order: {cpu}; errors {f['errors']}; load {f['load_average']:.1f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse(argv)
-    figures = asyncio.run(run(args))
-    _out(
-        f"orders intake ({figures['server']}, {figures['database']}, "
-        f"{'group commit' if figures['group_commit'] else 'one transaction per request'}, "
-        f"{figures['clients']} clients, {figures['seconds']:.0f} s): "
-        f"{figures['orders_per_s']} orders/s, p50 {figures['p50_ms']} ms, "
-        f"p99 {figures['p99_ms']} ms, errors {figures['errors']}, "
-        f"outbox drained {figures.get('outbox_drain_s', 'n/a (relay off)')} s after the run"
-    )
+    figures = asyncio.run(run(parse(argv)))
+    _out(_summary(figures))
     _out(json.dumps(figures))
     return figures
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fulfillment import plans, topic_status, tracking
+from fulfillment import plans, staging, topic_status, tracking
 from fulfillment.config import Settings
 from fulfillment.domain.shipment import ImpossibleTransition
 from salesflow.contracts.events.orders import OrderCancelled, OrderConfirmed
@@ -24,10 +24,12 @@ async def on_order_confirmed(ctx: HandlerContext) -> None:
 
 async def on_order_cancelled(ctx: HandlerContext) -> None:
     cancelled: OrderCancelled = ctx.payload()
+    await staging.flush(ctx.session)  # plans of this poll's confirmations first
     await plans.cancel_order(ctx.session, _settings(ctx), cancelled, datetime.now(UTC))
 
 
 async def on_shipment_status(ctx: HandlerContext) -> None:
+    await staging.flush(ctx.session)  # plans of this poll's confirmations first
     try:
         await topic_status.receive_from_topic(
             ctx.session, _settings(ctx), ctx.event, datetime.now(UTC)

@@ -221,8 +221,7 @@ def report_from_detail(event_id: str, detail: dict[str, Any]) -> StatusReport:
     )
 
 
-def add_timeline(
-    session: AsyncSession,
+def timeline_entry(
     plan: Plan,
     kind: str,
     *,
@@ -235,19 +234,24 @@ def add_timeline(
     status: str | None = None,
     status_event_id: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> TimelineRow:
-    row = TimelineRow(
-        fulfillment_id=plan.row.id,
-        kind=kind,
-        occurred_at=occurred_at,
-        recorded_at=recorded_at,
-        channel=channel,
-        actor=actor,
-        shipment_id=shipment_id,
-        task_id=task_id,
-        status=status,
-        status_event_id=status_event_id,
-        detail=detail or {},
-    )
+) -> dict[str, Any]:
+    """The columns of a timeline row."""
+    return {
+        "fulfillment_id": plan.row.id,
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "channel": channel,
+        "actor": actor,
+        "shipment_id": shipment_id,
+        "task_id": task_id,
+        "status": status,
+        "status_event_id": status_event_id,
+        "detail": detail or {},
+    }
+
+
+def add_timeline(session: AsyncSession, plan: Plan, kind: str, **fields: Any) -> TimelineRow:
+    row = TimelineRow(**timeline_entry(plan, kind, **fields))
     session.add(row)
     return row

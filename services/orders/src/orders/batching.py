@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +44,7 @@ from salesflow.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
-Outcome = JSONResponse | BaseException
+Outcome = Response | BaseException
 
 
 @dataclass
@@ -54,7 +54,7 @@ class _Job:
     digest: str | None
     route: str
     order: DirectOrder
-    future: asyncio.Future[JSONResponse]
+    future: asyncio.Future[Response]
 
 
 def request_fingerprint(request: Request, payload: BaseModel) -> str:
@@ -80,11 +80,11 @@ class IntakeBatcher:
 
     async def submit(
         self, request: Request, principal: str, payload: BaseModel, order: DirectOrder
-    ) -> JSONResponse:
+    ) -> Response:
         key = request.headers.get(HEADER)
         if key is not None and len(key) > 200:
             raise Problem(400, f"{HEADER} is longer than 200 characters")
-        future: asyncio.Future[JSONResponse] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         digest = request_fingerprint(request, payload) if key else None
         await self._queue.put(_Job(principal, key, digest, request.url.path, order, future))
         return await future
@@ -143,10 +143,11 @@ class IntakeBatcher:
                     outcomes.append((job, problem))
             orders = await take_in(session, self.settings, [d for _, d in live], now)
             for (job, draft), order in zip(live, orders, strict=True):
-                body = order_detail(order, draft.history).model_dump(mode="json")
+                # serialised once, by pydantic-core: the answer and the stored idempotent copy
+                body = order_detail(order, draft.history).model_dump_json()
                 if job.key:
                     _store(session, rows.get((job.principal, job.key)), job, body, now)
-                outcomes.append((job, JSONResponse(body, status_code=201)))
+                outcomes.append((job, Response(body, 201, media_type="application/json")))
         self.batches += 1
         self.orders += len(live)
         for job, outcome in outcomes:
@@ -184,7 +185,7 @@ def _answer_from_store(row: IdempotencyRow, job: _Job, now: datetime) -> Outcome
 
 
 def _store(
-    session: AsyncSession, row: IdempotencyRow | None, job: _Job, body: object, now: datetime
+    session: AsyncSession, row: IdempotencyRow | None, job: _Job, body: str, now: datetime
 ) -> None:
     if row is None:
         row = IdempotencyRow(
@@ -195,7 +196,7 @@ def _store(
             created_at=now,
         )
     row.status_code = 201
-    row.response_body = json.dumps(body)
+    row.response_body = body
     row.completed_at = now
     session.add(row)
 

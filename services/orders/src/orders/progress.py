@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import insert, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +31,13 @@ class CancelRefused(Exception):
 
 async def locked_order(session: AsyncSession, order_id: str) -> OrderRow | None:
     """The order row, locked for the rest of the transaction (PostgreSQL)."""
-    stmt = select(OrderRow).where(OrderRow.id == order_id).with_for_update()
+    stmt = (
+        select(OrderRow)
+        .where(OrderRow.id == order_id)
+        .with_for_update()
+        # fresh from the database: the fulfilment events' fast path updates with Core
+        .execution_options(populate_existing=True)
+    )
     return (await session.exec(stmt)).first()
 
 
@@ -100,44 +107,97 @@ async def cancel(
 
 async def on_fulfilment_event(ctx: HandlerContext, now: datetime) -> None:
     """Move the order along the fulfilment chain (never backwards); completion ⇒
-    ``order.completed``, once."""
+    ``order.completed``, once.
+
+    One event per shipment step of every order comes through here, so the usual steps read
+    only the few columns they need and write with Core (an UPDATE and the history row); the
+    completion, which emits an event built from the whole order, takes the ORM path."""
     payload = ctx.payload()
     event = ctx.event
-    order = await locked_order(ctx.session, payload.order_id)
-    if order is None:
-        # orders emits order.confirmed before fulfilment can know the order: this event is
-        # for an order that is not ours (another installation or a wrong id)
-        raise UnknownOrder(f"{event.type} {event.id} names unknown order {payload.order_id}")
-    if order.fulfillment_id is None:
-        order.fulfillment_id = payload.fulfillment_id
-    if implies_dispatch(event.type) and order.dispatched_at is None:
-        order.dispatched_at = getattr(payload, "dispatched_at", None) or getattr(
-            payload, "delivered_at", now
-        )
-    target = fulfilment_target(event.type, getattr(payload, "order_delivery", None))
-    step = advance(OrderStatus(order.status), target)
-    if not step.changed:
-        if order.status == OrderStatus.CANCELLED and implies_dispatch(event.type):
-            log.warning("order %s was cancelled but %s arrived", order.order_number, event.type)
-            ctx.session.add(
-                StatusChangeRow(
-                    order_id=order.id,
-                    status=order.status,
-                    previous_status=order.status,
-                    at=now,
-                    source=event.type,
-                    event_id=event.id,
-                    note="goods dispatched after the order was cancelled: clarify with logistics",
-                )
+    if fulfilment_target(event.type, getattr(payload, "order_delivery", None)) is (
+        OrderStatus.COMPLETED
+    ):
+        await _complete(ctx, payload, now)
+        return
+    state = (
+        await ctx.session.execute(
+            select(
+                OrderRow.order_number,
+                OrderRow.status,
+                OrderRow.version,
+                OrderRow.fulfillment_id,
+                OrderRow.dispatched_at,
             )
+            .where(OrderRow.id == payload.order_id)
+            .with_for_update()
+        )
+    ).first()
+    if state is None:
+        raise _unknown(event, payload.order_id)
+    changes: dict[str, object] = {}
+    if state.fulfillment_id is None:
+        changes["fulfillment_id"] = payload.fulfillment_id
+    if implies_dispatch(event.type) and state.dispatched_at is None:
+        changes["dispatched_at"] = _dispatched_at(payload, now)
+    step = advance(
+        OrderStatus(state.status),
+        fulfilment_target(event.type, getattr(payload, "order_delivery", None)),
+    )
+    history: dict[str, object] | None = None
+    if step.changed:
+        changes.update(status=step.status.value, version=state.version + 1, updated_at=now)
+        history = {"status": step.status.value, "note": None}
+    elif state.status == OrderStatus.CANCELLED and implies_dispatch(event.type):
+        log.warning("order %s was cancelled but %s arrived", state.order_number, event.type)
+        history = {"status": state.status, "note": _DISPATCHED_AFTER_CANCEL}
+    if changes:
+        await ctx.session.execute(
+            update(OrderRow.__table__).where(OrderRow.__table__.c.id == payload.order_id),
+            changes,
+        )
+    if history is not None:
+        await ctx.session.execute(
+            insert(StatusChangeRow.__table__),
+            {
+                "order_id": payload.order_id,
+                "previous_status": state.status,
+                "at": now,
+                "source": event.type,
+                "event_id": event.id,
+                "actor": None,
+                **history,
+            },
+        )
+
+
+_DISPATCHED_AFTER_CANCEL = "goods dispatched after the order was cancelled: clarify with logistics"
+
+
+def _dispatched_at(payload: object, now: datetime) -> datetime:
+    return getattr(payload, "dispatched_at", None) or getattr(payload, "delivered_at", now)
+
+
+def _unknown(event: Envelope, order_id: str) -> UnknownOrder:
+    # orders emits order.confirmed before fulfilment can know the order: this event is for an
+    # order that is not ours (another installation or a wrong id)
+    return UnknownOrder(f"{event.type} {event.id} names unknown order {order_id}")
+
+
+async def _complete(ctx: HandlerContext, payload: object, now: datetime) -> None:
+    event = ctx.event
+    order = await locked_order(ctx.session, payload.order_id)  # type: ignore[attr-defined]
+    if order is None:
+        raise _unknown(event, payload.order_id)  # type: ignore[attr-defined]
+    if order.fulfillment_id is None:
+        order.fulfillment_id = payload.fulfillment_id  # type: ignore[attr-defined]
+    step = advance(OrderStatus(order.status), OrderStatus.COMPLETED)
+    if not step.changed:
         ctx.session.add(order)
         return
-    if step.status == OrderStatus.COMPLETED:
-        order.completed_at = now
-        order.fulfillment_id = payload.fulfillment_id
+    order.completed_at = now
+    order.fulfillment_id = payload.fulfillment_id  # type: ignore[attr-defined]
     _change(ctx.session, order, step.status, now, source=event.type, event_id=event.id)
-    if step.status == OrderStatus.COMPLETED:
-        ctx.emit("order.completed.v1", order.id, events.completed(order))
+    ctx.emit("order.completed.v1", order.id, events.completed(order))
 
 
 class UnknownOrder(PermanentError):

@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,7 +56,7 @@ async def place_order(
     body: OrderIn,
     request: Request,
     principal: Principal = Depends(require(*INTAKE_ROLES)),
-) -> JSONResponse:
+) -> Response:
     settings: Settings = request.app.state.settings
     channel = _channel(body, principal)
     if not principal.has("order_desk") and any(line.has_agreed_price for line in body.lines):
