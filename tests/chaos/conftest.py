@@ -1,6 +1,10 @@
 """The whole platform as real processes on a broker of the chaos test's OWN (the tests kill and
 restart it), with this test's databases (SQLite files or PostgreSQL databases per
-SALESFLOW_TEST_DB) and its own topic prefix."""
+SALESFLOW_TEST_DB) and its own topic prefix.
+
+SALESFLOW_CHAOS_REPLICAS=2 runs every service as two processes (same database, same consumer
+group), the way a scaled-out deployment runs: Apache Kafka + PostgreSQL only.
+SALESFLOW_CHAOS_KEEP_DATABASES=1 keeps the PostgreSQL databases for a post-mortem."""
 
 from __future__ import annotations
 
@@ -19,13 +23,18 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from salesflow import broker as brokers
 from salesflow import registry
-from salesflow.stack import DevStack
+from salesflow.stack import DevStack, stack_ports
 from salesflow.testing.helpers import free_port, free_port_block
 from salesflow.testing.plugin import DEFAULT_PG, test_broker_kind, test_db_kind
 
 sys.path.insert(0, str(Path(__file__).parent))  # chaos_kit
 
-from chaos_kit import SESSION_TIMEOUT_MS
+from chaos_kit import SESSION_TIMEOUT_MS, env_int
+
+
+def chaos_replicas() -> int:
+    """Processes per service (SALESFLOW_CHAOS_REPLICAS, default 1)."""
+    return env_int("SALESFLOW_CHAOS_REPLICAS", 1)
 
 
 async def _postgres_databases(names: list[str]) -> dict[str, str]:
@@ -78,6 +87,13 @@ async def chaos_stack(tmp_path: Path, topic_prefix: str) -> AsyncIterator[DevSta
     restarts it must put the new handle back into ``stack.broker``, so that it gets stopped)."""
     if os.environ.get("SALESFLOW_TEST_BOOTSTRAP"):
         pytest.skip("chaos tests kill their broker: they need one of their own")
+    replicas = chaos_replicas()
+    if replicas > 1 and (test_db_kind() != "postgresql" or test_broker_kind() != "kafka"):
+        pytest.skip(
+            f"SALESFLOW_CHAOS_REPLICAS={replicas} runs replicas that share a database and a "
+            "consumer group: PostgreSQL + Apache Kafka only (two processes on one SQLite file is "
+            "not a supported deployment): SALESFLOW_TEST_DB=postgresql SALESFLOW_TEST_BROKER=kafka"
+        )
     data = tmp_path / "data"
     urls = (
         await _postgres_databases(list(registry.SERVICES)) if test_db_kind() == "postgresql" else {}
@@ -92,12 +108,14 @@ async def chaos_stack(tmp_path: Path, topic_prefix: str) -> AsyncIterator[DevSta
         "SALESFLOW_LOG_LEVEL": os.environ.get("SALESFLOW_CHAOS_LOG_LEVEL", "WARNING"),
     }
     env.update({f"SALESFLOW_{name.upper()}_DATABASE_URL": url for name, url in urls.items()})
-    platform = DevStack(data, free_port_block(list(registry.PORTS.values())), extra_env=env)
+    platform = DevStack(
+        data, free_port_block(stack_ports(replicas)), extra_env=env, replicas=replicas
+    )
     try:
         platform.broker = await asyncio.to_thread(_start_broker, data)
         await asyncio.to_thread(platform.migrate)
         platform.start_services(platform.broker.bootstrap)
-        missing = await asyncio.to_thread(platform.wait_ready, 120)
+        missing = await asyncio.to_thread(platform.wait_ready, 120 * replicas)
         assert not missing, f"not ready: {missing}"
         yield platform
     finally:
@@ -105,5 +123,7 @@ async def chaos_stack(tmp_path: Path, topic_prefix: str) -> AsyncIterator[DevSta
             if proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)
         await asyncio.to_thread(platform.stop)  # services, then the broker
-        if urls:
+        if urls and os.environ.get("SALESFLOW_CHAOS_KEEP_DATABASES"):
+            print(f"[chaos] databases kept (drop them yourself): {sorted(urls.values())}")
+        elif urls:
             await _drop(urls)

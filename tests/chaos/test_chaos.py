@@ -3,7 +3,9 @@ while services are SIGKILLed/SIGSTOPped or the broker goes away; afterwards ever
 must hold. Each test prints what it did and fails naming the first broken invariant.
 
 N journeys: SALESFLOW_CHAOS_JOURNEYS (default 300) and SALESFLOW_CHAOS_BROKER_JOURNEYS
-(default 30). Faults last at most SALESFLOW_CHAOS_FAULT_S seconds (default 60)."""
+(default 30). Faults last at most SALESFLOW_CHAOS_FAULT_S seconds (default 60).
+SALESFLOW_CHAOS_REPLICAS=2 (Apache Kafka + PostgreSQL): two processes per service; clients take
+them in turn, the fault loop kills any of them (see conftest.py)."""
 
 from __future__ import annotations
 
@@ -62,7 +64,8 @@ async def test_journeys_survive_service_crashes(chaos_stack: DevStack, topic_pre
         settled_at = time.monotonic() - began
         problem = await broken_invariant(clients, stack, ledger, n, state)
         print(
-            f"\n[chaos] {n} journeys, 4 clients; faults for {fault_phase:.0f}s: {faults.summary()}"
+            f"\n[chaos] {n} journeys, 4 clients, {stack.replicas} process(es) per service; "
+            f"faults for {fault_phase:.0f}s: {faults.summary()}"
             f"; all ready {recovered_s:.1f}s later"
             f"\n[chaos] journeys driven in {driven:.0f}s, settled at {settled_at:.0f}s; "
             f"{len(ledger.ok)} 2xx recorded; client retries: {dict(ledger.retries)}"
@@ -70,6 +73,8 @@ async def test_journeys_survive_service_crashes(chaos_stack: DevStack, topic_pre
             f"{await duplicates_absorbed(clients)}; funnel "
             f"{ {s['stage']: s['count'] for s in state.funnel['stages'] if s['count']} }"
         )
+        if stack.replicas > 1:
+            print(f"[chaos] calls per process: {dict(sorted(clients.served.items()))}")
         assert problem is None, f"broken invariant: {problem}"
     finally:
         stop_faults.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from salesflow.api import errors
 from salesflow.api.middleware import BodyLimit, RequestContext
 from salesflow.contracts.catalog import all_topics, dlq_topic
 from salesflow.db import Database
+from salesflow.leadership import JobLeadership, runs_in_every_replica
 from salesflow.messaging.consumer import Consumer
 from salesflow.messaging.handlers import Handler
 from salesflow.messaging.kafka import ensure_topics
@@ -48,8 +50,12 @@ class ServiceContext:
     relay: Relay | None = None
     consumers: list[Consumer] = field(default_factory=list)
     messaging_ready: bool = False
+    jobs: JobLeadership | None = None  # leader-only background jobs (None: the spec has none)
 
 
+# Background jobs run only in the replica that leads (PostgreSQL advisory lock
+# ``salesflow-jobs:<service>``; SQLite: always); ``salesflow.leadership.every_replica`` marks
+# the ones every replica must run.
 Background = Callable[[ServiceContext], Awaitable[None]]
 
 
@@ -120,7 +126,19 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.ctx = ctx
         app.state.db = ctx.db
         tasks = [asyncio.create_task(_start_messaging(spec, ctx), name="messaging-start")]
-        tasks += [asyncio.create_task(job(ctx), name=job.__name__) for job in spec.background]
+        tasks += [
+            asyncio.create_task(job(ctx), name=_job_name(job))
+            for job in spec.background
+            if runs_in_every_replica(job)
+        ]
+        leader_only = [j for j in spec.background if not runs_in_every_replica(j)]
+        if leader_only:
+            ctx.jobs = JobLeadership(
+                ctx.db,
+                spec.name,
+                [(_job_name(j), functools.partial(j, ctx)) for j in leader_only],
+            )
+            ctx.jobs.start()
         try:
             yield
         finally:
@@ -130,6 +148,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if ctx.jobs:
+                await ctx.jobs.stop()
             if ctx.relay:
                 await ctx.relay.stop()
             await ctx.db.dispose()
@@ -163,6 +183,18 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, overrides=spec.body_limits)
     app.add_middleware(RequestContext, service=spec.name)
     return app
+
+
+def _relay_role(relay: Relay | None) -> str:
+    if relay is None:
+        return "none"
+    if relay.standby:
+        return "standby"
+    return "publisher" if relay.connected else "connecting"
+
+
+def _job_name(job: Background) -> str:
+    return getattr(job, "__name__", None) or type(job).__name__
 
 
 def _error_responses() -> dict[int | str, dict[str, Any]]:
@@ -219,8 +251,13 @@ def _ops_router(spec: ServiceSpec) -> APIRouter:
         consumers_ok = all(c.connected for c in ctx.consumers)
         checks["broker"] = "ok" if ctx.messaging_ready and relay_ok and consumers_ok else "waiting"
         ready = all(v == "ok" for v in checks.values())
+        # what this replica does among its twins (informative: a standby is ready too)
+        roles = {
+            "relay": _relay_role(ctx.relay),
+            "jobs": ctx.jobs.role if ctx.jobs else "none",
+        }
         return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
+            {"status": "ready" if ready else "not ready", "checks": checks, "roles": roles},
             status_code=200 if ready else 503,
         )
 

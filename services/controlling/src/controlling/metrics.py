@@ -14,6 +14,7 @@ from prometheus_client import Gauge
 from controlling.domain.handoffs import HandoffFigures
 from controlling.handoffs import measure_handoffs
 from controlling.records import RecordIndexer
+from salesflow.leadership import every_replica
 from salesflow.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def indexer_of(ctx: ServiceContext) -> RecordIndexer | None:
     return next((c for c in ctx.consumers if isinstance(c, RecordIndexer)), None)
 
 
+@every_replica  # the gauges of this process
 async def refresh_handoff_metrics(ctx: ServiceContext) -> None:
     """Background job: keep the gauges fresh for scrapers that never call /handoffs."""
     interval = getattr(ctx.settings, "handoff_metrics_interval_s", 15.0)

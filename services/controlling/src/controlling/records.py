@@ -25,6 +25,7 @@ from controlling.tables import ControllingRecord
 from salesflow import registry
 from salesflow.contracts.catalog import all_topics, dlq_topic
 from salesflow.db import Database
+from salesflow.leadership import every_replica
 from salesflow.messaging.kafka import ensure_topics, make_consumer
 from salesflow.service import DEFAULT_PARTITIONS, ServiceContext
 from salesflow.settings import ServiceSettings
@@ -173,6 +174,7 @@ class RecordIndexer:
                     self.highwater[(self._logical(tp.topic), tp.partition)] = high
 
 
+@every_replica  # a member of its consumer group, like the platform consumer
 async def run_record_index(ctx: ServiceContext) -> None:
     """Background job of the service: starts the indexer beside the platform consumer."""
     if not ctx.settings.consumers_enabled:

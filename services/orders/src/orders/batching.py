@@ -39,6 +39,7 @@ from orders.views import order_detail
 from salesflow.api.errors import Problem
 from salesflow.api.idempotency import HEADER, STALE_AFTER
 from salesflow.db import Database
+from salesflow.leadership import every_replica
 from salesflow.messaging.tables import IdempotencyRow
 from salesflow.service import ServiceContext
 
@@ -89,6 +90,7 @@ class IntakeBatcher:
         await self._queue.put(_Job(principal, key, digest, request.url.path, order, future))
         return await future
 
+    @every_replica  # every replica takes orders over HTTP, so each needs its batcher
     async def run(self, ctx: ServiceContext) -> None:
         """Background task of the service: write batches until cancelled."""
         while True:
