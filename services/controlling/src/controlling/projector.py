@@ -7,7 +7,7 @@ from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,12 +72,26 @@ def row_values(folded: Any) -> dict[str, Any]:
     return values
 
 
+async def _serialize_folds(session: AsyncSession, aggregate: str, aggregate_id: str) -> None:
+    """Two replicas may fold the same aggregate at once while a rebalance moves its partition:
+    each would miss the other's new event and the later write would win. On PostgreSQL a
+    transaction-scoped advisory lock per aggregate makes the second fold wait and then read the
+    first one's event (SQLite has one writer per database anyway)."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"controlling:{aggregate}:{aggregate_id}"},
+        )
+
+
 async def project(session: AsyncSession, aggregate: str, aggregate_id: str) -> None:
     """Re-fold everything stored for the aggregate; a no-op for aggregates without a
     projection (accounts, logistics statuses)."""
     if aggregate not in PROJECTIONS:
         return
     fold, model = PROJECTIONS[aggregate]
+    await _serialize_folds(session, aggregate, aggregate_id)
     rows = (
         await session.exec(
             select(JourneyEvent).where(
