@@ -12,6 +12,7 @@ from leads.config import Settings
 from leads.main import SPEC
 from leads.sample_data import company_csv
 from salesflow.testing.helpers import bearer, free_port
+from salesflow.testing.kafka import envelopes, read_topic
 from salesflow.testing.plugin import migrate
 from salesflow.testing.processes import ServiceProcess
 
@@ -58,6 +59,14 @@ async def test_cli_streams_a_file_and_reports(
         assert "line 2002: unknown country 'XX'" in result.output
         body = json.loads(report.read_text())
         assert (body["accepted"], body["rejected"]) == (2000, 1)
+        # the service published the suspects: one chunk (20,000 rows per chunk by default)
+        topic = settings.topic("leads.import.v1")
+        [event] = envelopes(await read_topic(settings.kafka_bootstrap_servers, topic, expect=1))
+        payload = event.payload()
+        assert (payload.import_id, payload.chunk) == (str(body["import_id"]), 1)
+        assert sum(c.count for c in payload.suspects) == 2000
+        assert {c.source for c in payload.suspects} == {"bench"}  # the file names its source
+        assert (payload.rows_updated, payload.rows_rejected) == (0, 1)
 
         refused = CliRunner().invoke(app, [str(path), "--url", proc.url, "--token", "nonsense"])
         assert refused.exit_code == 1 and "401" in refused.output

@@ -59,12 +59,13 @@ async def test_existing_customer_converts_straight_away(
     snapshot = {"company_id": "9999", "name": "Kunde AG", "country": "DE", "duns": "123456789"}
     stranger = {"company_id": "opp-x", "name": "Neu GmbH", "country": "AT", "postal_code": "1010"}
     topic = leads_settings.topic("aftersales.account.v1")
+    new_customer = onboarded(stranger, account="acc-2", version=1, owner="bob")
     await publish(
         broker,
         topic,
         onboarded(snapshot, account="acc-1", version=2, owner="ann"),
         onboarded(snapshot, account="acc-1", version=1, owner="stale"),  # older: ignored
-        onboarded(stranger, account="acc-2", version=1, owner="bob"),
+        new_customer,
     )
 
     async def onboarded_both() -> bool:
@@ -81,6 +82,21 @@ async def test_existing_customer_converts_straight_away(
             await session.exec(select(AccountRow).where(AccountRow.account_id == "acc-1"))
         ).one()
     assert (account.owner, account.version) == ("ann", 2)
+    # the customer unknown before enters the universe: counted once, caused by the event
+    imported = await outbox("companies.imported.v1")
+    assert len(imported) == 2  # the import's one chunk and the new customer
+    _, key, headers, payload = imported[1]
+    assert key.startswith("aftersales:") and payload["suspects"] == [
+        {
+            "nace_section": None,
+            "size_class": None,
+            "country": "AT",
+            "source": "aftersales",
+            "count": 1,
+        }
+    ]
+    assert headers["ce_causationid"] == new_customer.id
+    assert headers["ce_correlationid"] == new_customer.correlation_id
 
     touch = {
         "channel": "web",

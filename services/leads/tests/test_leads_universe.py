@@ -91,8 +91,15 @@ async def test_pagination_walks_every_company(client: httpx.AsyncClient) -> None
 async def test_segment_preview_and_idempotent_materialize(client: httpx.AsyncClient) -> None:
     await load(client)
     criteria = {"nace": ["K"], "countries": ["DE", "AT"], "size_classes": ["micro", "medium"]}
-    preview = await client.post("/segment-preview", json=criteria, headers=ANALYST)
-    assert preview.json()["count"] == 2
+    preview = await client.post("/segments/preview", json=criteria, headers=ANALYST)
+    assert preview.status_code == 200 and preview.json()["count"] == 2
+    old_path = await client.post("/segment-preview", json=criteria, headers=ANALYST)
+    assert old_path.json()["count"] == 2
+    bad = await client.post("/segments/preview", json={"nace": ["ZZ"]}, headers=ANALYST)
+    assert bad.status_code == 422
+    wrong_method = await client.get("/segments/preview", headers=ANALYST)
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+    assert (await client.delete("/segments/preview", headers=ANALYST)).status_code == 405
     created = await client.post(
         "/segments", json={"name": "IT DACH", "criteria": criteria}, headers=MARKETING
     )
@@ -102,13 +109,15 @@ async def test_segment_preview_and_idempotent_materialize(client: httpx.AsyncCli
     assert segment["criteria"]["nace"] == ["K"]
 
     first = await client.post(f"/segments/{segment['id']}/materialize", headers=MARKETING)
-    assert first.json() | {"materialized_at": None} == {
+    assert first.json() | {"materialized_at": None, "run_id": None} == {
         "segment_id": segment["id"],
         "matched": 2,
         "added": 2,
         "promoted": 2,
         "members": 2,
         "materialized_at": None,
+        "run_id": None,
+        "chunks": 1,
     }
     assert await names(client, status="prospect") == {"Soft A", "Soft C"}
     again = (await client.post(f"/segments/{segment['id']}/materialize", headers=MARKETING)).json()

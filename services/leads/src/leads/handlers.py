@@ -8,7 +8,7 @@ from salesflow.messaging.handlers import Handler, HandlerContext
 
 
 async def on_account_onboarded(ctx: HandlerContext) -> None:
-    await onboard(ctx.session, ctx.payload(), datetime.now(UTC))
+    await onboard(ctx.session, ctx.settings, ctx.payload(), datetime.now(UTC), ctx.event)
 
 
 HANDLERS: dict[str, Handler] = {"account.onboarded.v1": on_account_onboarded}

@@ -68,6 +68,7 @@ async def import_companies(
     settings = request.app.state.settings
     job = CompanyImport(
         request.app.state.db,
+        settings,
         created_by=principal.sub,
         source=source,
         nace_revision=nace_revision,

@@ -16,7 +16,7 @@ from leads.schemas.companies import (
     SegmentPage,
 )
 from leads.tables import SegmentRow
-from salesflow.api import not_found
+from salesflow.api import Problem, not_found
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -39,7 +39,13 @@ def _out(row: SegmentRow, count: int) -> SegmentOut:
 
 
 @router.post(
-    "/segment-preview", response_model=CountOut, summary="Count matches of criteria (preview)"
+    "/segments/preview", response_model=CountOut, summary="Count matches of criteria (preview)"
+)
+@router.post(
+    "/segment-preview",
+    response_model=CountOut,
+    summary="Count matches of criteria (preview; old path of POST /segments/preview)",
+    deprecated=True,
 )
 async def preview_segment(
     body: CriteriaIn,
@@ -50,6 +56,12 @@ async def preview_segment(
     async with request.app.state.db.session() as session:
         total, ms = await seg.count(session, criteria)
     return CountOut(count=total, milliseconds=ms)
+
+
+@router.get("/segments/preview", include_in_schema=False)
+async def preview_is_post_only(principal: Principal = Depends(require(*READERS))) -> None:
+    # without this, GET /segments/preview would reach GET /segments/{segment_id} (404)
+    raise Problem(405, "method not allowed: use POST /segments/preview", headers={"Allow": "POST"})
 
 
 @router.post("/segments", response_model=SegmentOut, status_code=201, summary="Create a segment")
@@ -110,8 +122,6 @@ async def materialize_segment(
     segment_id: str = Path(max_length=36),
     principal: Principal = Depends(require(*UNIVERSE_WRITERS)),
 ) -> MaterializeOut:
-    async with request.app.state.db.session() as session, session.begin():
-        row = await session.get(SegmentRow, segment_id)
-        if row is None:
-            raise not_found("segment")
-        return await seg.materialize(session, row, datetime.now(UTC))
+    return await seg.materialize(
+        request.app.state.db, request.app.state.settings, segment_id, datetime.now(UTC)
+    )

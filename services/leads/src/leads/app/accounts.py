@@ -9,9 +9,12 @@ from sqlalchemy import update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from leads.app.universe_events import emit_company_created
 from leads.domain.companies import CompanyStatus, domain_of, match_key, size_class
 from leads.tables import AccountRow, CompanyRow, LeadRow
+from salesflow.contracts.envelope import Envelope
 from salesflow.contracts.events.aftersales import AccountOnboarded
+from salesflow.settings import ServiceSettings
 
 
 async def _find_company(session: AsyncSession, event: AccountOnboarded) -> CompanyRow | None:
@@ -32,9 +35,16 @@ async def _find_company(session: AsyncSession, event: AccountOnboarded) -> Compa
     return None
 
 
-async def onboard(session: AsyncSession, event: AccountOnboarded, now: datetime) -> bool:
+async def onboard(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    event: AccountOnboarded,
+    now: datetime,
+    cause: Envelope | None = None,
+) -> bool:
     """Idempotent by account id; an older version than the one stored is ignored. Returns
-    whether anything changed."""
+    whether anything changed. A customer unknown to the universe enters it (source
+    ``aftersales``) and is counted by ``companies.imported`` like any new company."""
     known = await session.get(AccountRow, event.account_id)
     if known is not None and known.version >= event.version:
         return False
@@ -62,6 +72,7 @@ async def onboard(session: AsyncSession, event: AccountOnboarded, now: datetime)
         )
         session.add(company)
         await session.flush()
+        emit_company_created(session, settings, company, "aftersales", cause=cause)
     company.status = CompanyStatus.CUSTOMER.value
     company.account_id = event.account_id
     company.updated_at = now

@@ -5,6 +5,7 @@ the events of the change in the same transaction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from leads.app.events import emit_lead
 from leads.domain.companies import CompanyStatus
 from leads.domain.lifecycle import Action, transition
 from leads.domain.routing import Assignment, route
-from leads.domain.scoring import Breakdown, crosses_mql, score
+from leads.domain.scoring import Breakdown, Touch, crosses_mql, score
 from leads.reference import nace_table
 from leads.schemas.leads import AssignIn, ConvertIn, DisqualifyIn, LeadContactIn, QualifyIn
 from leads.tables import (
@@ -91,14 +92,26 @@ def _apply(lead: LeadRow, b: Breakdown) -> None:
     lead.scored_at = b.computed_at
 
 
-async def _breakdown(session: AsyncSession, lead: LeadRow, company: CompanyRow, now: datetime):  # type: ignore[no-untyped-def]
+async def _breakdown(  # type: ignore[no-untyped-def]
+    session: AsyncSession,
+    lead: LeadRow,
+    company: CompanyRow,
+    now: datetime,
+    touches: Sequence[Touch] | None = None,
+):
+    """The score now; ``touches``: the company's touchpoints when the caller loaded them for
+    many leads at once (those before ``engagement_since`` are left out here)."""
     model = await configs.scoring_model(session)
-    stmt = select(TouchpointRow.kind, TouchpointRow.occurred_at).where(
-        TouchpointRow.company_id == company.id
-    )
-    if lead.engagement_since is not None:
-        stmt = stmt.where(TouchpointRow.occurred_at >= lead.engagement_since)
-    touches = (await session.execute(stmt)).all()
+    if touches is None:
+        stmt = select(TouchpointRow.kind, TouchpointRow.occurred_at).where(
+            TouchpointRow.company_id == company.id
+        )
+        if lead.engagement_since is not None:
+            stmt = stmt.where(TouchpointRow.occurred_at >= lead.engagement_since)
+        touches = (await session.execute(stmt)).all()
+    elif lead.engagement_since is not None:
+        since = lead.engagement_since
+        touches = [t for t in touches if t.occurred_at >= since]
     return model, score(model, company, touches, now, nace_table(model.nace_rev))
 
 
@@ -185,10 +198,11 @@ async def rescore(
     trigger: str,
     touchpoint_id: str | None = None,
     min_delta: Decimal = Decimal(0),
+    touches: Sequence[Touch] | None = None,
 ) -> bool:
     """Recompute the score (⇒ lead.scored when it moved by at least ``min_delta``, or the model
     changed), then MQL and routing when the threshold is reached. True if the score changed."""
-    model, b = await _breakdown(session, lead, company, now)
+    model, b = await _breakdown(session, lead, company, now, touches)
     previous = lead.score
     model_changed = b.model_version != lead.scoring_model_version
     moved = abs(b.total - previous) >= max(min_delta, Decimal("0.01"))

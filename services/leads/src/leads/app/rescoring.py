@@ -3,15 +3,17 @@ waiting in the fallback queue may find a rep with capacity again."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import select
 
 from leads.app import leads as cases
 from leads.app.configs import scoring_model
-from leads.tables import CompanyRow, LeadRow
+from leads.tables import CompanyRow, LeadRow, TouchpointRow
 from salesflow.contracts.events.leads import LeadStatus
 from salesflow.db import Database
 from salesflow.settings import ServiceSettings
@@ -38,26 +40,44 @@ async def rescore_open_leads(
     while True:
         async with db.session() as session, session.begin():
             model = await scoring_model(session)
-            leads = (
+            # a batch of leads with their companies and all their touchpoints: three queries,
+            # not three per lead
+            pairs = (
                 await session.exec(
-                    select(LeadRow)
-                    .where(LeadRow.open_company_id.is_not(None), LeadRow.id > after)
+                    select(LeadRow, CompanyRow)
+                    .join(CompanyRow, CompanyRow.id == LeadRow.company_id)  # type: ignore[arg-type]
+                    .where(LeadRow.open_company_id.is_not(None), LeadRow.id > after)  # type: ignore[union-attr]
                     .order_by(LeadRow.id)
                     .limit(batch)
                 )
             ).all()
-            if not leads:
+            if not pairs:
                 return run
-            for lead in leads:
-                company = await session.get(CompanyRow, lead.company_id)
-                assert company is not None
+            touches: dict[int, list[Any]] = defaultdict(list)
+            found = await session.execute(
+                select(
+                    TouchpointRow.company_id, TouchpointRow.kind, TouchpointRow.occurred_at
+                ).where(
+                    TouchpointRow.company_id.in_({c.id for _, c in pairs})  # type: ignore[union-attr]
+                )
+            )
+            for touch in found.all():
+                touches[touch.company_id].append(touch)
+            for lead, company in pairs:
                 trigger = "model_change" if lead.scoring_model_version != model.version else "decay"
                 run.examined += 1
                 if await cases.rescore(
-                    session, settings, lead, company, now, trigger=trigger, min_delta=min_delta
+                    session,
+                    settings,
+                    lead,
+                    company,
+                    now,
+                    trigger=trigger,
+                    min_delta=min_delta,
+                    touches=touches[company.id],  # type: ignore[index]
                 ):
                     run.changed += 1
-            after = leads[-1].id
+            after = pairs[-1][0].id
 
 
 async def route_queued(db: Database, settings: ServiceSettings, now: datetime) -> int:

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.app import configs
 from leads.app import leads as lead_cases
+from leads.app.universe_events import emit_company_created
 from leads.domain.companies import CompanyStatus, domain_of, email_domain, match_key
 from leads.schemas.leads import TouchpointIn, TouchpointResult
 from leads.tables import CompanyRow, ContactRow, LeadRow, TouchpointRow
@@ -147,9 +148,14 @@ async def record(
             )
     found = await _resolve(session, body, now)
     company = found.company
+    if found.created:  # a new suspect in the universe, counted like an import of one
+        emit_company_created(session, settings, company, "touchpoint")
+    # the open lead first: a touchpoint inserted with its lead needs no second write
+    lead = await lead_cases.open_lead(session, company.id)  # type: ignore[arg-type]
     touchpoint = TouchpointRow(
         id=str(uuid.uuid4()),
         company_id=company.id,  # type: ignore[arg-type]
+        lead_id=lead.id if lead is not None else None,
         contact_id=found.contact.id if found.contact else None,
         channel=body.channel,
         kind=body.kind,
@@ -161,7 +167,6 @@ async def record(
         received_by=received_by,
     )
     session.add(touchpoint)
-    lead = await lead_cases.open_lead(session, company.id)  # type: ignore[arg-type]
     lead_created = False
     if lead is None and (await configs.interest(session)).shows_interest(body.kind, body.channel):
         touchpoint.created_interest = True
@@ -171,7 +176,7 @@ async def record(
         await lead_cases.rescore(
             session, settings, lead, company, now, trigger="touchpoint", touchpoint_id=touchpoint.id
         )
-    if lead is not None:
+    if lead is not None and touchpoint.lead_id != lead.id:
         touchpoint.lead_id = lead.id
     return TouchpointResult(
         touchpoint_id=touchpoint.id,

@@ -23,13 +23,18 @@ def size_class(employees: int | None) -> SizeClass | None:
     small < 50, medium < 250, large otherwise."""
     if employees is None:
         return None
+    return SizeClass(size_class_code(employees))
+
+
+def size_class_code(employees: int) -> str:
+    """``size_class`` as its plain string value (the hot path of imports)."""
     if employees < 10:
-        return SizeClass.MICRO
+        return "micro"
     if employees < 50:
-        return SizeClass.SMALL
+        return "small"
     if employees < 250:
-        return SizeClass.MEDIUM
-    return SizeClass.LARGE
+        return "medium"
+    return "large"
 
 
 def employee_bounds(cls: SizeClass) -> tuple[int, int | None]:
@@ -165,6 +170,8 @@ _DUNS = re.compile(r"^\d{9}$")
 
 def clean_duns(raw: str) -> str | None:
     """D-U-N-S: nine digits, written with or without dashes and spaces; None if malformed."""
+    if len(raw) == 9 and raw.isdigit() and raw.isascii():
+        return raw  # the common case, written without dashes
     text = raw.replace("-", "").replace(" ", "").strip()
     return text if _DUNS.match(text) else None
 

@@ -23,7 +23,7 @@ from leads.domain.companies import (
     clean_vat,
     domain_of,
     match_key,
-    size_class,
+    size_class_code,
 )
 from leads.domain.nace import NaceTable, canonical_revision
 
@@ -370,7 +370,7 @@ class RowValidator:
                 return f"negative employees ({employees})"
             if employees > MAX_EMPLOYEES:
                 return f"employees {employees} is implausible"
-            size = size_class(employees).value  # type: ignore[union-attr]
+            size = size_class_code(employees)
 
         revenue = currency = None
         if i_revenue is not None and (raw := row[i_revenue].strip()):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import gc
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,6 +19,7 @@ from leads.reference import countries, currencies, nace_table
 from leads.tables import ImportRow
 from salesflow.api.errors import Problem
 from salesflow.db import Database
+from salesflow.settings import ServiceSettings
 
 CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
 SNIFF_BYTES = 4096
@@ -58,10 +61,40 @@ def parse_media_type(content_type: str | None) -> tuple[str, str]:
     return media, charset
 
 
+# a chunk for the writer: valid rows with their line numbers, and how many rows of the same
+# stretch of the file the validator rejected (they count in the chunk's event)
+Chunk = tuple[list[tuple[int, CompanyRecord]], int]
+
+
+# While imports run, the cyclic garbage collector's youngest generation is collected after
+# this many allocations instead of 700: an import allocates a dozen containers per row that live
+# until their chunk is written, and collecting (and promoting) them every 700 allocations cost
+# about a quarter of the import's CPU time. Reference counting still frees them at once.
+GC_GEN0_DURING_IMPORT = 50_000
+_imports_running = 0
+_gc_thresholds = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def _relaxed_gc() -> Iterator[None]:
+    global _imports_running, _gc_thresholds
+    if _imports_running == 0:
+        _gc_thresholds = gc.get_threshold()
+        gc.set_threshold(max(GC_GEN0_DURING_IMPORT, _gc_thresholds[0]), *_gc_thresholds[1:])
+    _imports_running += 1
+    try:
+        yield
+    finally:
+        _imports_running -= 1
+        if _imports_running == 0:
+            gc.set_threshold(*_gc_thresholds)
+
+
 class CompanyImport:
     def __init__(
         self,
         db: Database,
+        settings: ServiceSettings,
         *,
         created_by: str,
         source: str,
@@ -70,6 +103,7 @@ class CompanyImport:
         max_reported_errors: int,
     ) -> None:
         self.db = db
+        self.settings = settings
         self.created_by = created_by
         self.source = source
         self.nace_revision = nace_revision
@@ -78,6 +112,10 @@ class CompanyImport:
         self.report = ImportReport()
 
     async def run(self, body: AsyncIterator[bytes], content_type: str | None) -> ImportReport:
+        with _relaxed_gc():
+            return await self._run(body, content_type)
+
+    async def _run(self, body: AsyncIterator[bytes], content_type: str | None) -> ImportReport:
         started = asyncio.get_running_loop().time()
         _, charset = parse_media_type(content_type)
         stream = CsvStream(charset)
@@ -119,17 +157,19 @@ class CompanyImport:
         report.columns = {header.fields[i]: f for f, i in mapping.index.items()}
         report.ignored_columns = list(mapping.ignored)
         report.import_id = await self._open()
-        writer = CompanyWriter(self.db, report.import_id)
-        await writer.start()
-        queue: asyncio.Queue[list[tuple[int, CompanyRecord]] | None] = asyncio.Queue(maxsize=2)
+        # one correlation id per import: suspects are no customer journey yet
+        writer = CompanyWriter(self.db, report.import_id, self.settings, str(uuid.uuid4()))
+        queue: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=2)
         write_task = asyncio.create_task(self._drain(queue, writer))
         status = "failed"
         try:
             batch: list[tuple[int, CompanyRecord]] = []
+            invalid = 0  # rows of the current chunk the validator rejected
             async for records in _records(pending, body_iter, stream):
                 for rec in records:
                     if rec.fields is None:
                         report.rows += 1
+                        invalid += 1
                         self._reject(rec.line, rec.error or "malformed record")
                         continue
                     if not any(rec.fields):
@@ -138,14 +178,15 @@ class CompanyImport:
                     report.rows += 1
                     outcome = validator(rec.fields)
                     if isinstance(outcome, str):
+                        invalid += 1
                         self._reject(rec.line, outcome)
                         continue
                     batch.append((rec.line, outcome))
                     if len(batch) >= self.batch_rows:
-                        await self._put(queue, batch, write_task)
-                        batch = []
-            if batch:
-                await self._put(queue, batch, write_task)
+                        await self._put(queue, (batch, invalid), write_task)
+                        batch, invalid = [], 0
+            if batch or invalid:
+                await self._put(queue, (batch, invalid), write_task)
             await queue.put(None)
             await write_task
             status = "completed"
@@ -169,19 +210,16 @@ class CompanyImport:
 
     @staticmethod
     async def _put(
-        queue: asyncio.Queue[list[tuple[int, CompanyRecord]] | None],
-        batch: list[tuple[int, CompanyRecord]],
-        write_task: asyncio.Task[None],
+        queue: asyncio.Queue[Chunk | None], chunk: Chunk, write_task: asyncio.Task[None]
     ) -> None:
         if write_task.done():
             write_task.result()  # surfaces the writer's error
-        await queue.put(batch)
+        await queue.put(chunk)
 
-    async def _drain(
-        self, queue: asyncio.Queue[list[tuple[int, CompanyRecord]] | None], writer: CompanyWriter
-    ) -> None:
-        while (batch := await queue.get()) is not None:
-            result = await writer.write(batch, datetime.now(UTC))
+    async def _drain(self, queue: asyncio.Queue[Chunk | None], writer: CompanyWriter) -> None:
+        while (chunk := await queue.get()) is not None:
+            batch, rejected_before = chunk
+            result = await writer.write(batch, datetime.now(UTC), rejected_before)
             self.report.accepted += result.accepted
             self.report.updated += result.updated
             for line, reason in result.rejected:

@@ -1,36 +1,40 @@
 """Writes validated company rows in bulk: one transaction per batch, dedupe by D-U-N-S, VAT id or
-normalized name + postal code + country against the database, ``executemany`` with positional
-parameters straight to the driver (the ORM would cost more per row than SQLite itself).
+normalized name + postal code + country against the database, positional parameters straight to
+the driver (the ORM would cost more per row than SQLite itself).
 
-A row matching a company written earlier by the same import is a duplicate inside the file; a
-row matching two different companies by two keys is a conflict. Both are rejected with reasons.
+Rows are inserted first with ``ON CONFLICT DO NOTHING``: the unique keys (D-U-N-S, VAT id, match
+key) find known companies in the same B-tree descent that inserts a new one, so a new company
+costs no lookup. Only the rows the database skipped are looked up, and become updates (a known
+company), duplicates (a company written earlier by the same import: a duplicate inside the file)
+or conflicts (keys of two different companies). Rows repeating a key inside one batch are found
+in memory before that.
 
 On SQLite every statement is multi-row (``INSERT … VALUES (…), (…)``, ``UPDATE … FROM (VALUES
 …)``, lookups aggregated to one JSON row): ``executemany`` would step once per row, releasing and
 re-taking the GIL each time, and stall behind the request thread that parses the next batch.
-
-Looking keys up costs as much as inserting, so when the universe was empty at the start, rows
-whose keys a Bloom filter of this import's keys has surely not seen are inserted unchecked; the
-unique constraints still guard them (a concurrent writer ⇒ IntegrityError ⇒ the batch is redone
-with every key looked up).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leads.app.universe_events import emit_imported
 from leads.domain.companies import CompanyStatus
 from leads.domain.company_rows import CompanyRecord
 from leads.tables import CompanyRow
 from salesflow.db import Database
+from salesflow.settings import ServiceSettings
 
 KEY_LABELS = {"duns": "D-U-N-S", "vat_id": "VAT id", "match_key": "name, postal code and country"}
 _INSERT_COLUMNS = (
@@ -78,44 +82,24 @@ class _Known:
     import_line: int | None
 
 
-class KeyFilter:
-    """Bloom filter (2 probes) over the keys this import wrote: "no" is certain, "yes" may not
-    be. 2^27 bits (16 MiB) keep false positives near 0.2 % for 1 million rows."""
-
-    def __init__(self, bits_log2: int = 27) -> None:
-        self._mask = (1 << bits_log2) - 1
-        self._bits = bytearray(1 << (bits_log2 - 3))
-
-    def add(self, key: tuple[str, str]) -> None:
-        h = hash(key)
-        for i in (h & self._mask, (h >> 32) & self._mask):
-            self._bits[i >> 3] |= 1 << (i & 7)
-
-    def __contains__(self, key: tuple[str, str]) -> bool:
-        h = hash(key)
-        i, j = h & self._mask, (h >> 32) & self._mask
-        return bool(self._bits[i >> 3] & (1 << (i & 7))) and bool(
-            self._bits[j >> 3] & (1 << (j & 7))
-        )
-
-
 class CompanyWriter:
-    def __init__(self, db: Database, import_id: int) -> None:
+    """Writes the batches of one import; each committed batch is one chunk and stages one
+    ``companies.imported`` (the companies it added, counted per cell) in its transaction."""
+
+    def __init__(
+        self, db: Database, import_id: int, settings: ServiceSettings, correlation_id: str
+    ) -> None:
         self.db = db
         self.import_id = import_id
-        self.check_all = True  # until start() finds the universe empty
-        self.seen = KeyFilter()
+        self.settings = settings
+        self.correlation_id = correlation_id
+        self.chunks = 0  # committed so far
         dialect = db.engine.dialect
         self._qmark = dialect.paramstyle == "qmark"
         self._insert_sql = self._insert_statement()
         self._update_sql = self._update_statement()
         self._multi_insert = self._insert_statement(_ROWS_PER_STATEMENT) if self._qmark else ""
         self._created_at = CompanyRow.__table__.c.created_at.type.bind_processor(dialect)
-
-    async def start(self) -> None:
-        async with self.db.session() as session:
-            found = await session.execute(text("SELECT 1 FROM leads_companies LIMIT 1"))
-            self.check_all = found.first() is not None
 
     def _p(self, i: int) -> str:
         return "?" if self._qmark else f"${i}"
@@ -126,7 +110,10 @@ class CompanyWriter:
             "(" + ", ".join(self._p(r * width + i + 1) for i in range(width)) + ")"
             for r in range(rows)
         )
-        return f"INSERT INTO leads_companies ({', '.join(_INSERT_COLUMNS)}) VALUES {groups}"
+        return (
+            f"INSERT INTO leads_companies ({', '.join(_INSERT_COLUMNS)}) VALUES {groups} "
+            "ON CONFLICT DO NOTHING"
+        )
 
     def _update_statement(self) -> str:
         sets = []
@@ -155,96 +142,143 @@ class CompanyWriter:
             f"WHERE leads_companies.id = v.column{width}"
         )
 
-    async def _insert(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+    async def _insert(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> int:
+        """Insert what is new; the count inserted, or -1 if the driver does not tell."""
         if not self._qmark:
             await conn.exec_driver_sql(self._insert_sql, rows)
-            return
+            return -1
+        statements = []
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             part = rows[start : start + _ROWS_PER_STATEMENT]
             sql = self._multi_insert if len(part) == _ROWS_PER_STATEMENT else None
-            await conn.exec_driver_sql(
-                sql or self._insert_statement(len(part)), tuple(v for row in part for v in row)
-            )
+            statements.append((sql or self._insert_statement(len(part)), part))
+        return await _off_loop(conn, statements)
+
+    async def _lines_inserted(self, conn: AsyncConnection, after_id: int) -> set[int]:
+        """Lines of this import inserted in this transaction: ids grow, so they are above the
+        largest id before it."""
+        where = f"FROM leads_companies WHERE id > {self._p(1)} AND import_id = {self._p(2)}"
+        if self._qmark:
+            sql = f"SELECT json_group_array(import_line) {where}"
+            result = await conn.exec_driver_sql(sql, (after_id, self.import_id))
+            return set(json.loads(result.scalar_one() or "[]"))
+        result = await conn.exec_driver_sql(
+            f"SELECT import_line {where}", (after_id, self.import_id)
+        )
+        return {line for (line,) in result.all()}
 
     async def _update(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
         if not self._qmark:
             await conn.exec_driver_sql(self._update_sql, rows)
             return
+        statements = []
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             part = rows[start : start + _ROWS_PER_STATEMENT]
-            await conn.exec_driver_sql(
-                self._update_from_values(len(part)), tuple(v for row in part for v in row)
-            )
+            statements.append((self._update_from_values(len(part)), part))
+        await _off_loop(conn, statements)
 
-    async def write(self, batch: Sequence[tuple[int, CompanyRecord]], now: datetime) -> BatchResult:
+    async def write(
+        self, batch: Sequence[tuple[int, CompanyRecord]], now: datetime, rejected_before: int = 0
+    ) -> BatchResult:
+        """``rejected_before``: rows of this chunk the validator already rejected."""
         for attempt in range(3):
             try:
                 async with self.db.session() as session, session.begin():
                     conn = await session.connection()
                     if self.db.sqlite:  # the indexes of a big universe should stay in memory
                         await conn.exec_driver_sql("PRAGMA cache_size=-65536")
-                    result, written = await self._write(conn, batch, now)
-            except IntegrityError:
-                # someone else wrote one of our keys meanwhile: redo, looking every key up
-                self.check_all = True
+                    result, suspects = await self._write(conn, batch, now)
+                    emit_imported(
+                        session,
+                        self.settings,
+                        import_id=str(self.import_id),
+                        chunk=self.chunks + 1,
+                        suspects=suspects,
+                        rows_updated=result.updated,
+                        rows_rejected=rejected_before + len(result.rejected),
+                        correlation_id=self.correlation_id,
+                    )
+            except (IntegrityError, sqlite3.IntegrityError):
+                # an update met a key another writer stored meanwhile: redo the batch
                 if attempt == 2:
                     raise
                 continue
-            for keys in written:
-                for key in keys:
-                    self.seen.add(key)
+            self.chunks += 1
             return result
         raise AssertionError("unreachable")
 
     async def _write(
         self, conn: AsyncConnection, batch: Sequence[tuple[int, CompanyRecord]], now: datetime
-    ) -> tuple[BatchResult, list[list[tuple[str, str]]]]:
+    ) -> tuple[BatchResult, list[tuple[Any, ...]]]:
         result = BatchResult()
-        unchecked: list[tuple[int, CompanyRecord, list[tuple[str, str]]]] = []
-        checked: list[tuple[int, CompanyRecord, list[tuple[str, str]]]] = []
+        stamp = self._created_at(now) if self._created_at else now
+        if self._qmark and isinstance(stamp, datetime):
+            stamp = stamp.isoformat(" ")  # what sqlite3 would make of it, once, not per row
+        import_id = self.import_id
+        tail = ("suspect", stamp)
+        rows: list[tuple[Any, ...]] = []
+        keyed: dict[int, tuple[CompanyRecord, list[tuple[str, str]]]] = {}
         in_batch: dict[tuple[str, str], int] = {}
-        seen, check_all = self.seen, self.check_all
+        rejected = result.rejected
         for line, rec in batch:
             keys = _keys(rec)
-            dup = next(((k, in_batch[k]) for k in keys if k in in_batch), None)
+            dup = None
+            for k in keys:
+                if k in in_batch:
+                    dup = k
+                    break
             if dup is not None:
-                result.rejected.append((line, _duplicate(dup[1], dup[0][0])))
+                rejected.append((line, _duplicate(in_batch[dup], dup[0])))
                 continue
             for k in keys:
                 in_batch[k] = line
-            if check_all or any(k in seen for k in keys):
-                checked.append((line, rec, keys))
-            else:
-                unchecked.append((line, rec, keys))
-        known = await self._known(conn, checked)
-        stamp = self._created_at(now) if self._created_at else now
-        import_id = self.import_id
-        inserts = [
-            (*_values(rec, import_id, line, stamp), "suspect", stamp) for line, rec, _ in unchecked
-        ]
+            keyed[line] = (rec, keys)
+            revenue = rec[10]
+            rows.append(
+                (
+                    *rec[:10],
+                    None if revenue is None else int(revenue.scaleb(4)),
+                    *rec[11:],
+                    import_id,
+                    line,
+                    stamp,
+                    *tail,
+                )
+            )
+        if not rows:
+            return result, []
+        before = (
+            await conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM leads_companies")
+        ).scalar_one()
+        inserted = await self._insert(conn, rows)
+        if inserted == len(rows):
+            result.accepted = inserted
+            return result, [(r[7], r[9], r[1], r[16]) for r in rows]
+        # some rows met known keys: look those up
+        new_lines = await self._lines_inserted(conn, before)
+        suspects = [(r[7], r[9], r[1], r[16]) for r in rows if r[19] in new_lines]
+        skipped = [(line, *keyed[line]) for line in keyed if line not in new_lines]
+        known = await self._known(conn, skipped)
         updates: list[tuple[Any, ...]] = []
-        written = [keys for _, _, keys in unchecked]
-        for line, rec, keys in checked:
+        for line, rec, keys in skipped:
             matches = {k[0]: known[k] for k in keys if k in known}
             ids = {m.id for m in matches.values()}
-            if not ids:
-                inserts.append((*_values(rec, import_id, line, stamp), "suspect", stamp))
-            elif len(ids) > 1:
-                result.rejected.append((line, _conflict(matches)))
+            if len(ids) > 1:
+                rejected.append((line, _conflict(matches)))
                 continue
-            else:
-                key, match = next(iter(matches.items()))
-                if match.import_id == import_id:
-                    result.rejected.append((line, _duplicate(match.import_line, key)))
-                    continue
-                updates.append((*_values(rec, import_id, line, stamp), match.id))
-            written.append(keys)
-        if inserts:
-            await self._insert(conn, inserts)
+            if not ids:  # cannot be: it was skipped for a key; let the next import retry it
+                rejected.append((line, "key taken by a company being written concurrently"))
+                continue
+            key, match = next(iter(matches.items()))
+            if match.import_id == import_id:
+                rejected.append((line, _duplicate(match.import_line, key)))
+                continue
+            updates.append((*_values(rec, import_id, line, stamp), match.id))
         if updates:
             await self._update(conn, updates)
-        result.accepted, result.updated = len(inserts), len(updates)
-        return result, written
+        rejected.sort()
+        result.accepted, result.updated = len(new_lines), len(updates)
+        return result, suspects
 
     async def _known(
         self,
@@ -270,6 +304,41 @@ class CompanyWriter:
                 for value, id_, import_id, import_line in matches:
                     found[(name, value)] = _Known(id_, import_id, import_line)
         return found
+
+
+async def _off_loop(
+    conn: AsyncConnection, statements: list[tuple[str, list[tuple[Any, ...]]]]
+) -> int:
+    """SQLite: run multi-row statements (SQL, rows) in the transaction of ``conn`` on a worker
+    thread, so that the request goes on parsing the next chunk meanwhile (SQLite releases the
+    GIL while it works; the platform runs SQLite calls on the event loop's thread otherwise).
+    The unit of work holds the database's lock, so nothing else uses the connection meanwhile.
+    The rows changed."""
+    raw = await conn.get_raw_connection()
+    sqlite_conn = getattr(raw.driver_connection, "_conn", None)
+    if not isinstance(sqlite_conn, sqlite3.Connection):  # another driver: stay on the loop
+        changed = 0
+        for sql, rows in statements:
+            result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(rows)))
+            changed += result.rowcount
+        return changed
+    work = asyncio.ensure_future(asyncio.to_thread(_execute_all, sqlite_conn, statements))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        # the thread cannot be stopped: let it finish before the transaction is rolled back
+        with contextlib.suppress(Exception):
+            await work
+        raise
+
+
+def _execute_all(
+    conn: sqlite3.Connection, statements: list[tuple[str, list[tuple[Any, ...]]]]
+) -> int:
+    changed = 0
+    for sql, rows in statements:
+        changed += conn.execute(sql, tuple(chain.from_iterable(rows))).rowcount
+    return changed
 
 
 def _keys(rec: CompanyRecord) -> list[tuple[str, str]]:

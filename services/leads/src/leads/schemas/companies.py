@@ -177,3 +177,5 @@ class MaterializeOut(BaseModel):
     promoted: int = Field(description="Suspects among them that became prospects")
     members: int
     materialized_at: datetime
+    run_id: str | None = Field(None, description="This run (prospects.materialized carries it)")
+    chunks: int = Field(0, description="Chunks of this run that promoted suspects (one event each)")
