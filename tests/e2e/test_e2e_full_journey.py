@@ -11,6 +11,7 @@ import asyncio
 from fulfillment.simulator import run_simulator
 from salesflow.demo.journey import Driver, Journey
 from salesflow.stack import DevStack
+from salesflow.testing.helpers import eventually
 
 UNIVERSE = [
     {
@@ -105,8 +106,17 @@ async def test_complete_journey(stack: DevStack, topic_prefix: str) -> None:
         times = [s["occurred_at"] for s in trace["steps"]]
         assert times == sorted(times)
 
-        funnel = await driver.funnel()
-        counts = {s["stage"]: s["count"] for s in funnel["stages"]}
+        counts: dict[str, int | None] = {}
+
+        async def universe_counted() -> bool:
+            funnel = await driver.funnel()
+            counts.update({s["stage"]: s["count"] for s in funnel["stages"]})
+            return counts["suspects"] == 3 and counts["prospects"] == 2
+
+        # the three imported companies are suspects; the segment made two of them prospects
+        await eventually(
+            universe_counted, timeout=30, message="controlling counts 3 suspects and 2 prospects"
+        )
         assert counts["leads"] >= 1 and counts["mql"] >= 1 and counts["sql"] >= 1
         assert counts["opportunities"] >= 1 and counts["orders"] >= 1
     finally:

@@ -78,16 +78,23 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Methods documented for ``path`` across every route that matches it (the router's own
-    Allow header names only the first matching route)."""
+    Allow header names only the first matching route). A documented path without parameters
+    that equals ``path`` is the resource itself: templates that also match it (``/segments/
+    preview`` against ``/segments/{id}``) do not add their methods."""
     table = getattr(app.state, "allow_table", None)
     if table is None:
         table = []
         for template, operations in app.openapi().get("paths", {}).items():
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-            table.append((re.compile(f"^{pattern}$"), sorted(m.upper() for m in operations)))
+            static = "{" not in template
+            ops = sorted(m.upper() for m in operations)
+            table.append((re.compile(f"^{pattern}$"), static, ops))
         app.state.allow_table = table
+    exact = [ops for pattern, static, ops in table if static and pattern.match(path)]
+    if exact:
+        return sorted({m for ops in exact for m in ops})
     methods: set[str] = set()
-    for pattern, ops in table:
+    for pattern, _static, ops in table:
         if pattern.match(path):
             methods.update(ops)
     return sorted(methods)

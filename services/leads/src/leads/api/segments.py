@@ -16,7 +16,7 @@ from leads.schemas.companies import (
     SegmentPage,
 )
 from leads.tables import SegmentRow
-from salesflow.api import Problem, not_found
+from salesflow.api import not_found
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -56,12 +56,6 @@ async def preview_segment(
     async with request.app.state.db.session() as session:
         total, ms = await seg.count(session, criteria)
     return CountOut(count=total, milliseconds=ms)
-
-
-@router.get("/segments/preview", include_in_schema=False)
-async def preview_is_post_only(principal: Principal = Depends(require(*READERS))) -> None:
-    # without this, GET /segments/preview would reach GET /segments/{segment_id} (404)
-    raise Problem(405, "method not allowed: use POST /segments/preview", headers={"Allow": "POST"})
 
 
 @router.post("/segments", response_model=SegmentOut, status_code=201, summary="Create a segment")
