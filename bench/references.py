@@ -3,7 +3,7 @@
 - raw aiokafka on the given broker: produce→consume round trip at light load (one message at a
   time, ``send_and_wait`` then wait for the consumer to get it) and throughput (N ~1 KB
   messages produced as fast as the producer batches them, until the consumer has them all);
-  producer and consumer configured like the services' (acks=all, linger 2 ms, fetch wait 10 ms).
+  producer and consumer configured like the services' (acks=all, linger 0 ms, fetch wait 10 ms).
 - raw SQLite (stdlib sqlite3): one small INSERT per transaction (BEGIN IMMEDIATE … COMMIT), WAL,
   synchronous=NORMAL, as ``salesflow.db`` sets up every service database.
 """
@@ -34,7 +34,7 @@ async def kafka_round_trip(
     finally:
         await admin.close()
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=262_144
+        bootstrap_servers=bootstrap, acks="all", linger_ms=0, max_batch_size=262_144
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,

@@ -35,7 +35,9 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_request_timeout_ms: int = 10_000
-    kafka_linger_ms: int = 2
+    kafka_linger_ms: int = (
+        0  # the relay hands over whole batches at once: lingering only adds latency
+    )
     kafka_compression: str | None = None
     kafka_fetch_max_wait_ms: int = 10  # small: an idle fetch returns quickly, events flow at once
     topic_prefix: str = ""  # isolates tests (and tenants) sharing one broker
