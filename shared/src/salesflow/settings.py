@@ -35,11 +35,14 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_request_timeout_ms: int = 10_000
-    kafka_linger_ms: int = (
-        0  # the relay hands over whole batches at once: lingering only adds latency
-    )
+    kafka_linger_ms: int = 0  # the relay hands over whole batches: lingering only adds latency
     kafka_compression: str | None = None
     kafka_fetch_max_wait_ms: int = 10  # small: an idle fetch returns quickly, events flow at once
+    # After consumer_idle_after_s without records, fetches wait this long instead: idle services
+    # then cost next to nothing (the embedded broker answers each short fetch with real work),
+    # at the price of up to this delay for the first event after a quiet spell.
+    kafka_fetch_idle_wait_ms: int = 250
+    consumer_idle_after_s: float = 2.0
     topic_prefix: str = ""  # isolates tests (and tenants) sharing one broker
 
     relay_enabled: bool = True

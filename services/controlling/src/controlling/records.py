@@ -26,7 +26,7 @@ from salesflow import registry
 from salesflow.contracts.catalog import all_topics, dlq_topic
 from salesflow.db import Database
 from salesflow.leadership import every_replica
-from salesflow.messaging.kafka import ensure_topics, make_consumer
+from salesflow.messaging.kafka import FetchPacer, ensure_topics, make_consumer
 from salesflow.service import DEFAULT_PARTITIONS, ServiceContext
 from salesflow.settings import ServiceSettings
 
@@ -140,8 +140,10 @@ class RecordIndexer:
                 self._consumer = consumer
                 self.connected = True
                 backoff = 0.2
+                pacer = FetchPacer(consumer, self.settings)
                 while not self._stopping:
                     batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+                    pacer.observe(bool(batches))
                     for tp, records in batches.items():
                         await self._index(consumer, tp, records)
                     self._note_highwater(consumer)

@@ -20,7 +20,7 @@ from salesflow.db import Database
 from salesflow.faults import crashpoint
 from salesflow.messaging import dlq, inbox
 from salesflow.messaging.handlers import Handler, HandlerContext, PermanentError
-from salesflow.messaging.kafka import make_consumer
+from salesflow.messaging.kafka import FetchPacer, make_consumer
 from salesflow.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,12 @@ class Consumer:
                 await consumer.start()
                 self.connected = True
                 backoff = 0.2
+                pacer = FetchPacer(consumer, self.settings)
                 while not self._stopping:
                     batches = await consumer.getmany(
                         timeout_ms=200, max_records=self.settings.consumer_batch_size
                     )
+                    pacer.observe(bool(batches))
                     await self._process(consumer, batches)
                     await self._report_lag(consumer)
             except asyncio.CancelledError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -41,6 +42,30 @@ def make_consumer(settings: ServiceSettings, group_id: str) -> AIOKafkaConsumer:
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
     )
+
+
+class FetchPacer:
+    """Short fetch waits while records flow, long ones once the consumer has been idle a while.
+
+    aiokafka reads the wait from its fetcher for every fetch request it builds; the attribute
+    is private, so an aiokafka without it simply keeps the configured wait."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, settings: ServiceSettings) -> None:
+        self.fetcher = getattr(consumer, "_fetcher", None)
+        self.busy_ms = settings.kafka_fetch_max_wait_ms
+        self.idle_ms = max(settings.kafka_fetch_idle_wait_ms, self.busy_ms)
+        self.idle_after_s = settings.consumer_idle_after_s
+        self.last_records = time.monotonic()
+
+    def observe(self, got_records: bool) -> None:
+        if self.fetcher is None or not hasattr(self.fetcher, "_fetch_max_wait_ms"):
+            return
+        now = time.monotonic()
+        if got_records:
+            self.last_records = now
+            self.fetcher._fetch_max_wait_ms = self.busy_ms
+        elif now - self.last_records > self.idle_after_s:
+            self.fetcher._fetch_max_wait_ms = self.idle_ms
 
 
 async def ensure_topics(settings: ServiceSettings, topics: dict[str, int]) -> None:
