@@ -6,10 +6,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from probe.app import MIGRATIONS, ProbeSettings, create_app
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from probe.app import MIGRATIONS, TOPIC, ProbeSettings, create_app
 
 from salesflow import broker as brokers
 from salesflow.messaging import outbox
+from salesflow.messaging.kafka import ensure_topics
 from salesflow.testing.helpers import bearer, eventually, free_port, running
 from salesflow.testing.plugin import migrate, test_broker_kind
 
@@ -83,6 +86,55 @@ async def test_broker_restart_backlog_drains(
             )
         body = (await client.get("/received", headers=ADMIN)).json()
         assert sorted(body["item_ids"]) == list(range(1, 11))
+
+
+async def test_a_commit_from_before_the_restart_does_not_hide_new_records(
+    own_broker: dict, settings_for: Callable, database_url: str
+) -> None:
+    """The embedded broker accepts offset commits that name a generation from before its
+    restart: a batch in flight when it lost its log commits offsets of the old log into the new
+    one. Consumers must not skip the new log's records because of that."""
+    handle: brokers.BrokerHandle = own_broker["handle"]
+    if handle.kind != "embedded":
+        pytest.skip("Apache Kafka keeps its log and refuses commits of an old generation")
+    await migrate(MIGRATIONS, database_url)
+    settings = settings_for(
+        ProbeSettings, kafka_bootstrap_servers=handle.bootstrap, kafka_request_timeout_ms=3000
+    )
+    first = create_app(settings)
+    async with running(first) as client:
+        for i in range(4):
+            await client.post("/items", json={"name": f"a{i}"}, headers=ADMIN)
+        await eventually(lambda: _received(client, 4), message="first items not consumed")
+
+    handle = own_broker["handle"] = handle.restart()
+    topic = settings.topic(TOPIC.name)
+    await ensure_topics(settings, {topic: TOPIC.partitions})
+    stale = AIOKafkaConsumer(
+        bootstrap_servers=handle.bootstrap,
+        group_id=settings.topic("salesflow.probe"),
+        enable_auto_commit=False,
+    )
+    partitions = [TopicPartition(topic, p) for p in range(TOPIC.partitions)]
+    await stale.start()
+    try:
+        stale.assign(partitions)
+        await stale.commit({tp: OffsetAndMetadata(50, "") for tp in partitions})
+    finally:
+        await stale.stop()
+
+    second = create_app(settings)
+    async with running(second) as client:
+        for i in range(4):
+            await client.post("/items", json={"name": f"b{i}"}, headers=ADMIN)
+        await eventually(
+            lambda: _received(client, 8), timeout=30, message="new log's records skipped"
+        )
+
+
+async def _received(client, n: int) -> bool:  # type: ignore[no-untyped-def]
+    body = (await client.get("/received", headers=ADMIN)).json()
+    return len(set(body["item_ids"])) == n
 
 
 async def _true(value: bool) -> bool:

@@ -39,9 +39,16 @@ class _FromCommitted(ConsumerRebalanceListener):
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        ends: dict[TopicPartition, int] = {}
+        if assigned:
+            with contextlib.suppress(KafkaError, AssertionError):
+                ends = await self.consumer.end_offsets(list(assigned))
         for tp in assigned:
             committed = await self.consumer.committed(tp)
-            if committed is None:
+            end = ends.get(tp)
+            if committed is None or (end is not None and committed > end):
+                # None: a new group. Beyond the end: the offset belongs to a log the broker
+                # lost (the embedded broker even accepts a commit from before its restart).
                 await self.consumer.seek_to_beginning(tp)
             else:
                 self.consumer.seek(tp, committed)
