@@ -17,7 +17,7 @@ help:
 	@echo "make run [BROKER=kafka]  install if needed, start broker + all seven services"
 	@echo "make test                test suite on the embedded broker + SQLite"
 	@echo "make test-real           same suite on Apache Kafka + PostgreSQL"
-	@echo "make chaos [BROKER=kafka DB=postgresql]  crash and broker-loss tests"
+	@echo "make chaos [BROKER=kafka DB=postgresql | REPLICAS=2]  crash and broker-loss tests"
 	@echo "make lint | format | bench | clean"
 
 # (Re)install when the lock or any pyproject changed.
