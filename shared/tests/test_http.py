@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from probe.app import MIGRATIONS, SPEC, ProbeItem, ProbeSettings, create_app
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import insert
 from test_messaging import count
 
-from salesflow.api.idempotency import run_idempotent
+from salesflow.api.idempotency import STALE_AFTER, fingerprint, run_idempotent
 from salesflow.auth import Principal, require
-from salesflow.messaging.tables import OutboxRow
+from salesflow.messaging.tables import IdempotencyRow, OutboxRow
 from salesflow.service import ServiceSpec, build_app
 from salesflow.testing.helpers import bearer, running
 from salesflow.testing.plugin import migrate, test_db_kind
@@ -132,6 +134,58 @@ async def test_idempotency_key_semantics(settings_for: Callable, database_url: s
         )
         assert mine.status_code == 201
         assert (await client.get("/received", headers=ADMIN)).json()["items"] == 2
+
+
+async def test_idempotency_reservations_in_progress_and_left_by_a_crash(
+    settings_for: Callable, database_url: str
+) -> None:
+    """A reservation still fresh answers 409; one left by a crashed request (older than
+    STALE_AFTER) is taken over by the same request, refused (422) for another body."""
+    await migrate(MIGRATIONS, database_url)
+    spec = ServiceSpec(**{**SPEC.__dict__, "routers": [*SPEC.routers, router]})
+    app = build_app(spec, settings_for(ProbeSettings))
+    async with running(app) as client:
+        body = {"name": "a"}
+        path = "/things"
+
+        async def reserve(key: str, age: timedelta, name: str = "a") -> None:
+            digest = fingerprint(_Stub(path), ThingIn(name=name))
+            async with app.state.db.session() as session, session.begin():
+                await session.execute(
+                    insert(IdempotencyRow.__table__).values(
+                        principal="root",
+                        key=key,
+                        route=path,
+                        request_hash=digest,
+                        created_at=datetime.now(UTC) - age,
+                    )
+                )
+
+        await reserve("fresh", timedelta(seconds=1))
+        busy = await client.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "fresh"})
+        assert busy.status_code == 409, busy.text
+        assert busy.headers["content-type"] == "application/problem+json"
+
+        await reserve("crashed", STALE_AFTER + timedelta(seconds=5))
+        other = await client.post(
+            path, json={"name": "b"}, headers={**ADMIN, "Idempotency-Key": "crashed"}
+        )
+        assert other.status_code == 422, other.text
+        taken = await client.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "crashed"})
+        assert taken.status_code == 201, taken.text
+        replay = await client.post(path, json=body, headers={**ADMIN, "Idempotency-Key": "crashed"})
+        assert replay.json() == taken.json()
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert (await client.get("/received", headers=ADMIN)).json()["items"] == 1
+
+
+class _Stub:
+    """The two request attributes the fingerprint reads."""
+
+    method = "POST"
+
+    def __init__(self, path: str) -> None:
+        self.url = type("Url", (), {"path": path})()
 
 
 class ThingIn(BaseModel):
