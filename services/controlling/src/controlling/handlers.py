@@ -2,10 +2,13 @@
 stored once (its id is the key), and the projection of its aggregate is folded again."""
 
 from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy.sql.dml import Insert
 
 from controlling.domain.attributes import attributes
 from controlling.domain.universe import CHUNK_EVENTS, chunk_of, fits_columns
-from controlling.projector import fit, project, project_chunk
+from controlling.projector import dialect_insert, fit, project, project_chunk
 from controlling.tables import ControllingJourneyLink, JourneyEvent
 from salesflow.contracts.catalog import all_events, all_topics, event_spec
 from salesflow.contracts.envelope import MalformedEvent
@@ -25,8 +28,6 @@ async def record_event(ctx: HandlerContext) -> None:
     except MalformedEvent as exc:
         raise PermanentError(str(exc)) from exc
     session = ctx.session
-    if await session.get(JourneyEvent, event.id) is not None:
-        return  # stored already (a redelivery after the inbox was cleared, e.g. DLQ replay)
     attrs = attributes(spec.topic, KEY_FIELDS.get(spec.topic), event.data)
     values = fit(
         JourneyEvent,
@@ -51,27 +52,42 @@ async def record_event(ctx: HandlerContext) -> None:
             "data": event.data,
         },
     )
-    session.add(JourneyEvent(**values))
-    correlation_id = values["correlation_id"]
-    for earlier in attrs.related_journeys:
-        if earlier == correlation_id or len(earlier) > CORRELATION_ID_LENGTH:
-            continue
-        if await session.get(ControllingJourneyLink, (correlation_id, earlier)) is None:
-            session.add(
-                ControllingJourneyLink(
-                    correlation_id=correlation_id,
-                    earlier_correlation_id=earlier,
-                    event_id=event.id,
-                )
-            )
-    await session.flush()
+    # Core on the session's connection (no ORM objects, no autoflush)
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    stored = await connection.execute(_store_event(dialect), values)
+    if stored.rowcount != 1:
+        return  # stored already (a redelivery after the inbox was cleared, e.g. DLQ replay)
+    journey = values["correlation_id"]
+    links = [
+        {"correlation_id": journey, "earlier_correlation_id": earlier, "event_id": event.id}
+        for earlier in attrs.related_journeys
+        if earlier != journey and len(earlier) <= CORRELATION_ID_LENGTH
+    ]
+    if links:  # the first event naming an earlier journey links it
+        await connection.execute(_link_journeys(dialect), links)
     if event.type in CHUNK_EVENTS:
         chunk = chunk_of(event.type, event.id, event.time, event.data)
         if not fits_columns(chunk):
             raise PermanentError("chunk number or count beyond 64 bits")
         await project_chunk(session, chunk)
     elif attrs.aggregate_id:
-        await project(session, attrs.aggregate, attrs.aggregate_id)
+        await project(connection, attrs.aggregate, attrs.aggregate_id)
+
+
+@cache
+def _store_event(dialect: str) -> Insert:
+    """The event once: a redelivered id inserts nothing (rowcount 0)."""
+    stmt = dialect_insert(dialect, JourneyEvent.__table__)  # type: ignore[attr-defined]
+    return stmt.on_conflict_do_nothing(index_elements=["event_id"])
+
+
+@cache
+def _link_journeys(dialect: str) -> Insert:
+    """A link once: the first event naming the earlier journey keeps it."""
+    table = ControllingJourneyLink.__table__  # type: ignore[attr-defined]
+    stmt = dialect_insert(dialect, table)
+    return stmt.on_conflict_do_nothing(index_elements=["correlation_id", "earlier_correlation_id"])
 
 
 def _consumed_types() -> list[str]:

@@ -1,14 +1,23 @@
-"""Fold an aggregate's stored events into its projection row (insert or update)."""
+"""Fold an aggregate's stored events into its projection row (insert or update).
+
+The hot path (every event of the catalog) talks to the database in SQLAlchemy Core on the
+session's connection: plain rows instead of ORM objects, prebuilt statements, and an upsert of
+the projection row instead of get + setattr + flush."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, text
-from sqlmodel import SQLModel, select
+from sqlalchemy import Table, bindparam, delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import Select
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from controlling.domain import projections as p
@@ -35,81 +44,107 @@ PROJECTIONS: dict[str, tuple[Fold, type[SQLModel]]] = {
     "fulfillment": (p.fold_fulfillment, ControllingFulfillment),
 }
 
+_EVENTS: Table = JourneyEvent.__table__  # type: ignore[attr-defined]
 
-def fact_of(row: JourneyEvent) -> p.Fact:
-    return p.Fact(
-        id=row.event_id,
-        type=row.type,
-        time=row.occurred_at,
-        data=row.data or {},
-        correlation_id=row.correlation_id,
-    )
+# what a fold needs of each stored event of one aggregate: columns only, no ORM objects
+_FACTS_OF_AGGREGATE: Select = select(
+    _EVENTS.c.event_id,
+    _EVENTS.c.type,
+    _EVENTS.c.occurred_at,
+    _EVENTS.c.data,
+    _EVENTS.c.correlation_id,
+).where(
+    _EVENTS.c.aggregate == bindparam("aggregate"),
+    _EVENTS.c.aggregate_id == bindparam("aggregate_id"),
+)
+
+_FOLD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 
 def fit(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
     """Clip strings to their column's length: free-text fields of the contracts (team, source
     channel, subject …) are unbounded, and an over-long one must not make the event a poison
     event on PostgreSQL."""
-    columns = model.__table__.columns  # type: ignore[attr-defined]
+    lengths = _string_lengths(model)
     fitted = dict(values)
     for name, value in values.items():
-        length = getattr(columns[name].type, "length", None) if name in columns else None
-        if isinstance(value, str) and length and len(value) > length:
+        length = lengths.get(name)
+        if length and isinstance(value, str) and len(value) > length:
             fitted[name] = value[:length]
     return fitted
 
 
+@cache
+def _string_lengths(model: type[SQLModel]) -> dict[str, int]:
+    """Column name -> maximum length, for the columns that have one (the schema is fixed)."""
+    columns = model.__table__.columns  # type: ignore[attr-defined]
+    lengths = {c.name: getattr(c.type, "length", None) for c in columns}
+    return {name: length for name, length in lengths.items() if length}
+
+
 def row_values(folded: Any) -> dict[str, Any]:
-    """Folded facts -> column values: the company flattened, money as decimal strings."""
+    """Folded facts -> column values: the company flattened, money as decimal strings.
+    Shallow (no ``asdict``): every value is immutable, so its deep copy would buy nothing."""
     values: dict[str, Any] = {}
-    for name, value in asdict(folded).items():
-        if name == "company":
-            values.update(value)
+    for field in fields(folded):
+        value = getattr(folded, field.name)
+        if field.name == "company":
+            values.update((f.name, getattr(value, f.name)) for f in fields(value))
         elif isinstance(value, Decimal):
-            values[name] = str(value)
+            values[field.name] = str(value)
         else:
-            values[name] = value
+            values[field.name] = value
     return values
 
 
-async def _serialize_folds(session: AsyncSession, aggregate: str, aggregate_id: str) -> None:
+def dialect_insert(dialect_name: str, table: Table) -> Insert:
+    """``INSERT`` with the dialect's ``ON CONFLICT`` support (SQLite or PostgreSQL)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+@cache
+def _upsert(dialect_name: str, table: Table) -> Insert:
+    """Insert the projection row, or overwrite every column but the key: the fold recomputes
+    the whole row from all stored events, so the new values replace the old ones."""
+    stmt = dialect_insert(dialect_name, table)
+    keys = [c.name for c in table.primary_key.columns]
+    others = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    return stmt.on_conflict_do_update(index_elements=keys, set_=others)
+
+
+async def _serialize_folds(connection: AsyncConnection, aggregate: str, aggregate_id: str) -> None:
     """Two replicas may fold the same aggregate at once while a rebalance moves its partition:
     each would miss the other's new event and the later write would win. On PostgreSQL a
     transaction-scoped advisory lock per aggregate makes the second fold wait and then read the
     first one's event (SQLite has one writer per database anyway)."""
-    connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        await connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"controlling:{aggregate}:{aggregate_id}"},
-        )
+        await connection.execute(_FOLD_LOCK, {"key": f"controlling:{aggregate}:{aggregate_id}"})
 
 
-async def project(session: AsyncSession, aggregate: str, aggregate_id: str) -> None:
+async def project(connection: AsyncConnection, aggregate: str, aggregate_id: str) -> None:
     """Re-fold everything stored for the aggregate; a no-op for aggregates without a
-    projection (accounts, logistics statuses)."""
+    projection (accounts, logistics statuses). Core on the unit of work's connection: the
+    handler wrote the event the same way (nothing pending in the session to flush first), and
+    the fold needs plain rows, not ORM objects."""
     if aggregate not in PROJECTIONS:
         return
     fold, model = PROJECTIONS[aggregate]
-    await _serialize_folds(session, aggregate, aggregate_id)
-    rows = (
-        await session.exec(
-            select(JourneyEvent).where(
-                JourneyEvent.aggregate == aggregate, JourneyEvent.aggregate_id == aggregate_id
-            )
-        )
-    ).all()
-    folded = fold(aggregate_id, [fact_of(r) for r in rows])
+    await _serialize_folds(connection, aggregate, aggregate_id)
+    rows = await connection.execute(
+        _FACTS_OF_AGGREGATE, {"aggregate": aggregate, "aggregate_id": aggregate_id}
+    )
+    facts = [
+        p.Fact(id=event_id, type=type_, time=time, data=data or {}, correlation_id=journey)
+        for event_id, type_, time, data, journey in rows
+    ]
+    folded = fold(aggregate_id, facts)
     if folded is None or not is_dataclass(folded):
         return
-    values = fit(model, row_values(folded))
-    existing = await session.get(model, aggregate_id)
-    if existing is None:
-        session.add(model(**values))
-        return
-    for name, value in values.items():
-        setattr(existing, name, value)
-    session.add(existing)
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    await connection.execute(
+        _upsert(connection.dialect.name, table), fit(model, row_values(folded))
+    )
 
 
 async def project_chunk(session: AsyncSession, chunk: Chunk) -> None:
