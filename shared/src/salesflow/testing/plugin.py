@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from salesflow.settings import ServiceSettings
 from salesflow.testing.helpers import free_port
 
-DEFAULT_PG = "postgresql+asyncpg://salesflow:salesflow@127.0.0.1:5432/postgres"
+# loopback: no TLS (asyncpg would negotiate it by default, at a real CPU cost per statement)
+DEFAULT_PG = "postgresql+asyncpg://salesflow:salesflow@127.0.0.1:5432/postgres?ssl=disable"
 
 
 def test_broker_kind() -> str:
