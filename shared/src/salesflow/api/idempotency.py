@@ -86,6 +86,23 @@ async def run_idempotent(
     return JSONResponse(encoded, status_code=status)
 
 
+def answer_from_store(row: Any, digest: str, now: datetime) -> JSONResponse | Problem | None:
+    """What a request finds under its key: the stored answer (replayed), a refusal (another
+    body: 422; still in progress: 409), or None: a crashed request's reservation to take over."""
+    if row.request_hash != digest:
+        return Problem(422, f"{HEADER} was already used with a different request")
+    if row.completed_at is not None:
+        return JSONResponse(
+            json.loads(row.response_body or "null"),
+            status_code=row.status_code or 200,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    if now - created < STALE_AFTER:
+        return Problem(409, f"a request with this {HEADER} is in progress")
+    return None
+
+
 async def _reserve(
     db: Database, principal: str, key: str, route: str, digest: str
 ) -> JSONResponse | None:
@@ -108,19 +125,11 @@ async def _reserve(
             ).one_or_none()
             if row is None:  # the holder gave it up between our two statements
                 raise Problem(409, f"a request with this {HEADER} is in progress")
-            if row.request_hash != digest:
-                raise Problem(422, f"{HEADER} was already used with a different request")
-            if row.completed_at is not None:
-                return JSONResponse(
-                    json.loads(row.response_body or "null"),
-                    status_code=row.status_code or 200,
-                    headers={"Idempotent-Replayed": "true"},
-                )
-            created = (
-                row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-            )
-            if now - created < STALE_AFTER:
-                raise Problem(409, f"a request with this {HEADER} is in progress")
+            answer = answer_from_store(row, digest, now)
+            if isinstance(answer, Problem):
+                raise answer
+            if answer is not None:
+                return answer
             await session.execute(  # take the crashed request's reservation over
                 update(KEYS)
                 .where(KEYS.c.principal == principal, KEYS.c.key == key)
