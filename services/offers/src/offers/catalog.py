@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_
+from sqlalchemy import Row, bindparam, or_
+from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,7 +32,7 @@ from offers.schemas import (
 from offers.tables import NO_OPTION, PriceBookRow, PriceEntryRow, ProductRow
 
 
-def product_def(row: ProductRow) -> ProductDef:
+def product_def(row: ProductRow | Row) -> ProductDef:
     return ProductDef(
         sku=row.sku,
         name=row.name,
@@ -101,7 +102,7 @@ async def load_products(session: AsyncSession, skus: Iterable[str]) -> dict[str,
     return rows
 
 
-def book_def(row: PriceBookRow) -> PriceBookDef:
+def book_def(row: PriceBookRow | Row) -> PriceBookDef:
     return PriceBookDef(
         id=row.id,
         name=row.name,
@@ -115,7 +116,7 @@ def book_def(row: PriceBookRow) -> PriceBookDef:
     )
 
 
-def entry_def(row: PriceEntryRow) -> PriceEntryDef:
+def entry_def(row: PriceEntryRow | Row) -> PriceEntryDef:
     return PriceEntryDef(
         book_id=row.book_id,
         sku=row.sku,
@@ -156,6 +157,57 @@ def book_out(row: PriceBookRow, entries: Iterable[PriceEntryRow]) -> PriceBookOu
     )
 
 
+# Pricing reads run on every offer created or revised: plain rows through statements built
+# once (building a statement and its cache key costs more than running it on a small catalog).
+_PRODUCTS = ProductRow.__table__
+_BOOKS = PriceBookRow.__table__
+_ENTRIES = PriceEntryRow.__table__
+_PRODUCTS_BY_SKU = core_select(_PRODUCTS).where(
+    _PRODUCTS.c.sku.in_(bindparam("skus", expanding=True))
+)
+_APPLICABLE_PRICES = (
+    core_select(
+        _BOOKS.c.id,
+        _BOOKS.c.name,
+        _BOOKS.c.currency,
+        _BOOKS.c.valid_from,
+        _BOOKS.c.valid_to,
+        _BOOKS.c.segment,
+        _BOOKS.c.customer_id,
+        _BOOKS.c.priority,
+        _BOOKS.c.active,
+        _ENTRIES.c.book_id,
+        _ENTRIES.c.sku,
+        _ENTRIES.c.unit_price,
+        _ENTRIES.c.option_code,
+        _ENTRIES.c.option_value,
+        _ENTRIES.c.tiers,
+        _ENTRIES.c.mode,
+    )
+    .select_from(_ENTRIES.join(_BOOKS, _ENTRIES.c.book_id == _BOOKS.c.id))
+    .where(
+        _BOOKS.c.currency == bindparam("currency"),
+        _BOOKS.c.active.is_(True),
+        _BOOKS.c.valid_from <= bindparam("on"),
+        or_(_BOOKS.c.valid_to.is_(None), _BOOKS.c.valid_to >= bindparam("on")),
+        or_(_BOOKS.c.customer_id.is_(None), _BOOKS.c.customer_id == bindparam("customer_id")),
+        _ENTRIES.c.sku.in_(bindparam("skus", expanding=True)),
+    )
+)
+
+
+async def product_rows(session: AsyncSession, skus: Iterable[str]) -> dict[str, Row]:
+    """``load_products`` as plain rows (read-only, for pricing)."""
+    wanted = list(set(skus))
+    result = await session.exec(_PRODUCTS_BY_SKU, params={"skus": wanted})
+    rows = {r.sku: r for r in result.all()}
+    parts = {c["sku"] for r in rows.values() for c in r.components} - rows.keys()
+    if parts:
+        result = await session.exec(_PRODUCTS_BY_SKU, params={"skus": list(parts)})
+        rows.update((r.sku, r) for r in result.all())
+    return rows
+
+
 async def load_price_list(
     session: AsyncSession,
     *,
@@ -165,31 +217,14 @@ async def load_price_list(
     on: date,
     skus: Iterable[str],
 ) -> PriceList:
-    """Only the books that can apply (currency, dates, customer) and only the SKUs needed."""
-    books = (
-        await session.exec(
-            select(PriceBookRow).where(
-                PriceBookRow.currency == currency,
-                PriceBookRow.active.is_(True),
-                PriceBookRow.valid_from <= on,
-                or_(PriceBookRow.valid_to.is_(None), PriceBookRow.valid_to >= on),
-                or_(PriceBookRow.customer_id.is_(None), PriceBookRow.customer_id == customer_id),
-            )
-        )
-    ).all()
-    ids = [b.id for b in books]
-    entries = []
-    if ids:
-        entries = (
-            await session.exec(
-                select(PriceEntryRow).where(
-                    PriceEntryRow.book_id.in_(ids), PriceEntryRow.sku.in_(set(skus))
-                )
-            )
-        ).all()
+    """Only the books that can apply (currency, dates, customer) and only the SKUs needed, in
+    one query: a book without an entry for these SKUs cannot price anything."""
+    params = {"currency": currency, "on": on, "customer_id": customer_id, "skus": list(set(skus))}
+    rows = (await session.exec(_APPLICABLE_PRICES, params=params)).all()
+    books = {r.id: r for r in rows}
     return PriceList(
-        [book_def(b) for b in books],
-        [entry_def(e) for e in entries],
+        [book_def(b) for b in books.values()],
+        [entry_def(e) for e in rows],
         currency=currency,
         customer_id=customer_id,
         segment=segment,

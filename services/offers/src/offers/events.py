@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from offers.schemas import OfferDocument
-from offers.tables import OfferRow
+from offers.state import AnyOffer
 from salesflow.contracts.events.common import (
     PricedLine,
     SelectedOption,
@@ -19,7 +19,7 @@ from salesflow.messaging.handlers import emit
 from salesflow.settings import ServiceSettings
 
 
-def event_fields(offer: OfferRow, doc: OfferDocument) -> dict[str, Any]:
+def event_fields(offer: AnyOffer, doc: OfferDocument) -> dict[str, Any]:
     """Fields of ``OfferEvent``: the offer's state after the change."""
     return {
         "offer_id": offer.id,
@@ -36,7 +36,7 @@ def event_fields(offer: OfferRow, doc: OfferDocument) -> dict[str, Any]:
     }
 
 
-def content_fields(offer: OfferRow, doc: OfferDocument) -> dict[str, Any]:
+def content_fields(offer: AnyOffer, doc: OfferDocument) -> dict[str, Any]:
     """Fields of ``OfferContent``: the whole priced document."""
 
     def money(amount: Any) -> Money:
@@ -88,7 +88,7 @@ def content_fields(offer: OfferRow, doc: OfferDocument) -> dict[str, Any]:
 def stage_event(
     session: AsyncSession,
     settings: ServiceSettings,
-    offer: OfferRow,
+    offer: AnyOffer,
     doc: OfferDocument,
     type_: str,
     payload: type[OfferEvent],

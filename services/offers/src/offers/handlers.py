@@ -6,48 +6,62 @@ newest version simply replaces what we hold; older or equal versions are stale a
 
 import logging
 from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from offers.tables import OpportunityRow
 from salesflow.contracts.events.opportunities import OpportunityEvent
 from salesflow.messaging.handlers import Handler, HandlerContext
 
 log = logging.getLogger(__name__)
+OPPORTUNITIES = OpportunityRow.__table__
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """INSERT, or UPDATE only if the event is newer than what we hold (one statement instead
+    of a read and an ORM flush; built once per dialect, the row comes as parameters)."""
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(OPPORTUNITIES)
+    new = insert.excluded
+    replaced = {c.name: new[c.name] for c in OPPORTUNITIES.c if not c.primary_key}
+    # an event without a correlation id keeps the one we hold
+    replaced["correlation_id"] = func.coalesce(
+        func.nullif(new.correlation_id, ""), OPPORTUNITIES.c.correlation_id
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[OPPORTUNITIES.c.opportunity_id],
+        set_=replaced,
+        where=OPPORTUNITIES.c.version < new.version,
+    )
 
 
 async def on_opportunity(ctx: HandlerContext) -> None:
     event: OpportunityEvent = ctx.payload()
-    row = await ctx.session.get(OpportunityRow, event.opportunity_id)
-    if row is not None and event.version <= row.version:
+    row = {
+        "opportunity_id": event.opportunity_id,
+        "version": event.version,
+        "stage": event.stage.value,
+        "owner": event.owner,
+        "team": event.team,
+        "currency": event.currency,
+        "account": event.account.model_dump(mode="json"),
+        "account_id": event.account_id,
+        "contact": event.contact.model_dump(mode="json") if event.contact else None,
+        "correlation_id": ctx.event.correlation_id,
+        "updated_at": datetime.now(UTC),
+    }
+    session = ctx.session
+    result = await session.exec(_upsert(session.bind.dialect.name), params=row)
+    if result.rowcount == 0:  # we hold this version or a newer one
         log.info(
-            "stale %s for %s: version %d, we hold %d",
+            "stale %s for %s: version %d, we hold it or a newer one",
             ctx.event.type,
             event.opportunity_id,
             event.version,
-            row.version,
         )
-        return
-    if row is None:
-        row = OpportunityRow(
-            opportunity_id=event.opportunity_id,
-            correlation_id=ctx.event.correlation_id,
-            version=event.version,
-            stage=event.stage,
-            owner=event.owner,
-            currency=event.currency,
-            account={},
-            updated_at=datetime.now(UTC),
-        )
-    row.version = event.version
-    row.stage = event.stage.value
-    row.owner = event.owner
-    row.team = event.team
-    row.currency = event.currency
-    row.account = event.account.model_dump(mode="json")
-    row.account_id = event.account_id
-    row.contact = event.contact.model_dump(mode="json") if event.contact else None
-    row.correlation_id = ctx.event.correlation_id or row.correlation_id
-    row.updated_at = datetime.now(UTC)
-    ctx.session.add(row)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from offers.catalog import load_price_list, load_products, product_def
+from offers.catalog import load_price_list, product_def, product_rows
 from offers.config import Settings
 from offers.domain.configuration import Violation
 from offers.domain.money import round_money
@@ -100,7 +101,7 @@ async def price_draft(
     session: AsyncSession,
     settings: Settings,
     *,
-    opportunity: OpportunityRow,
+    opportunity: OpportunityRow | Row,
     draft: DocumentDraft,
     number: int,
     today: date,
@@ -112,7 +113,7 @@ async def price_draft(
     customer = CompanySnapshot.model_validate(opportunity.account)
     segment = customer.size_class.value if customer.size_class else None
     numbered = number_lines(draft.lines, taken_before)
-    rows = await load_products(session, [line.sku for _, line in numbered])
+    rows = await product_rows(session, [line.sku for _, line in numbered])
     products = {sku: product_def(row) for sku, row in rows.items()}
     price_list = await load_price_list(
         session,

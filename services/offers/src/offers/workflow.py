@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,7 +39,20 @@ from offers.schemas import (
     SendIn,
     VersionOut,
 )
-from offers.tables import OfferRow, OfferVersionRow, OpportunityRow, OutcomeRow
+from offers.state import (
+    AnyOffer,
+    OfferState,
+    insert_offer,
+    insert_outcome,
+    insert_version,
+    lock_offer,
+    opportunity_row,
+    update_offer,
+    update_version,
+    version_row,
+    version_with_opportunity_stage,
+)
+from offers.tables import OfferRow, OfferVersionRow, OutcomeRow
 from salesflow.api.errors import Problem, conflict, not_found
 from salesflow.auth import Principal
 from salesflow.contracts.events import offers as ev
@@ -65,6 +80,23 @@ async def load_offer(
     return offer
 
 
+async def lock_offer_state(
+    session: AsyncSession, offer_id: str, principal: Principal
+) -> OfferState:
+    """``load_offer(lock=True)`` as plain data, for the Core-written hot paths."""
+    offer = await lock_offer(session, offer_id)
+    if offer is None or not principal.can_see(offer.owner, offer.team):
+        raise not_found("offer")
+    return offer
+
+
+async def current_version(session: AsyncSession, offer: AnyOffer) -> Row:
+    row = await version_row(session, offer.id, offer.offer_version)
+    if row is None:
+        raise not_found("offer version")
+    return row
+
+
 async def load_version(session: AsyncSession, offer_id: str, number: int) -> OfferVersionRow:
     row = await session.get(OfferVersionRow, (offer_id, number))
     if row is None:
@@ -72,21 +104,27 @@ async def load_version(session: AsyncSession, offer_id: str, number: int) -> Off
     return row
 
 
-def document_of(row: OfferVersionRow) -> OfferDocument:
+def document_of(row: OfferVersionRow | Row) -> OfferDocument:
     return OfferDocument.model_validate_json(row.document)
 
 
-def summary(offer: OfferRow) -> OfferSummary:
-    data = offer.model_dump()
+def summary_fields(offer: AnyOffer) -> dict[str, Any]:
+    """The fields of ``OfferSummary``: the offer's columns, totals rounded to the currency."""
+    data = {name: getattr(offer, name) for name in OfferSummary.model_fields}
     data["net"] = round_money(Decimal(offer.net), offer.currency)
     data["gross"] = round_money(Decimal(offer.gross), offer.currency)
-    return OfferSummary.model_validate(data)
+    return data
 
 
-def version_out(row: OfferVersionRow) -> VersionOut:
+def summary(offer: AnyOffer) -> OfferSummary:
+    return OfferSummary.model_validate(summary_fields(offer))
+
+
+def version_out(row: OfferVersionRow | Row, doc: OfferDocument | None = None) -> VersionOut:
+    """``doc``: the row's document if the caller parsed it already."""
     return VersionOut(
         number=row.number,
-        document=document_of(row),
+        document=doc or document_of(row),
         changes=row.changes,
         approval=row.approval,
         approval_reasons=row.approval_reasons,
@@ -100,14 +138,28 @@ def version_out(row: OfferVersionRow) -> VersionOut:
     )
 
 
+def version_answer(columns: dict[str, Any], doc: OfferDocument) -> VersionOut:
+    """A version from its columns as just written, with its parsed document."""
+    return VersionOut.model_validate({**columns, "document": doc})
+
+
+def answer(
+    offer: AnyOffer, current: VersionOut, outcome: OutcomeRow | dict[str, Any] | None
+) -> OfferOut:
+    """The offer as the API shows it, from what the caller holds (no re-reading)."""
+    if outcome is None:
+        outcome_out = None
+    elif isinstance(outcome, dict):
+        outcome_out = OutcomeOut.model_validate(outcome)
+    else:
+        outcome_out = OutcomeOut.model_validate(outcome, from_attributes=True)
+    return OfferOut(**summary_fields(offer), current=current, outcome=outcome_out)
+
+
 async def offer_out(session: AsyncSession, offer: OfferRow) -> OfferOut:
     current = await load_version(session, offer.id, offer.offer_version)
     outcome = await session.get(OutcomeRow, offer.id)
-    return OfferOut(
-        **summary(offer).model_dump(),
-        current=version_out(current),
-        outcome=OutcomeOut.model_validate(outcome, from_attributes=True) if outcome else None,
-    )
+    return answer(offer, version_out(current), outcome)
 
 
 @contextmanager
@@ -119,14 +171,28 @@ def _allowed() -> Iterator[None]:
         raise conflict(str(exc)) from None
 
 
-async def open_opportunity_of(session: AsyncSession, offer: OfferRow) -> OpportunityRow:
+async def open_opportunity_of(session: AsyncSession, offer: AnyOffer) -> Row:
     """The offer's opportunity, which must still be open for the offer to move on (409)."""
-    opportunity = await session.get(OpportunityRow, offer.opportunity_id)
-    if opportunity is None:  # cannot happen: the offer was created from it
-        raise conflict("the offer's opportunity is unknown")
-    if opportunity.stage in lifecycle.CLOSED_OPPORTUNITY_STAGES:
-        raise conflict(f"the opportunity is {opportunity.stage}")
+    opportunity = await opportunity_row(session, offer.opportunity_id)
+    _check_open_opportunity(opportunity.stage if opportunity else None)
     return opportunity
+
+
+def _check_open_opportunity(stage: str | None) -> None:
+    if stage is None:  # cannot happen: the offer was created from it
+        raise conflict("the offer's opportunity is unknown")
+    if stage in lifecycle.CLOSED_OPPORTUNITY_STAGES:
+        raise conflict(f"the opportunity is {stage}")
+
+
+async def current_version_of_open_offer(session: AsyncSession, offer: AnyOffer) -> Row:
+    """``open_opportunity_of`` and then ``current_version``, in one round trip."""
+    row = await version_with_opportunity_stage(session, offer)
+    if row is None:  # cannot happen (written with the offer): let the single steps say why
+        await open_opportunity_of(session, offer)
+        return await current_version(session, offer)
+    _check_open_opportunity(row.opportunity_stage)
+    return row
 
 
 # --- create and revise --------------------------------------------------------------------------
@@ -135,7 +201,7 @@ async def open_opportunity_of(session: AsyncSession, offer: OfferRow) -> Opportu
 async def create_offer(
     session: AsyncSession, settings: Settings, clock: Clock, principal: Principal, body: OfferIn
 ) -> OfferOut:
-    opportunity = await session.get(OpportunityRow, body.opportunity_id)
+    opportunity = await opportunity_row(session, body.opportunity_id)
     if opportunity is None or not principal.can_see(opportunity.owner, opportunity.team):
         raise not_found("opportunity")
     if opportunity.stage in lifecycle.CLOSED_OPPORTUNITY_STAGES:
@@ -161,7 +227,7 @@ async def create_offer(
     reasons = approval_reasons_for(doc, principal, settings)
     status, approval = lifecycle.status_after_pricing(bool(reasons))
     now = clock.now()
-    offer = OfferRow(
+    offer = OfferState(
         id=str(uuid.uuid4()),
         status=status,
         approval=approval,
@@ -172,6 +238,7 @@ async def create_offer(
         customer_name=doc.customer.name[:300],
         currency=doc.currency,
         offer_version=1,
+        sent_version=None,
         valid_until=doc.valid_until,
         net=doc.totals.net.amount,
         gross=doc.totals.gross.amount,
@@ -181,19 +248,7 @@ async def create_offer(
         created_at=now,
         updated_at=now,
     )
-    version = OfferVersionRow(
-        offer_id=offer.id,
-        number=1,
-        document=doc.model_dump_json(),
-        changes=[],
-        approval=approval,
-        approval_reasons=reasons,
-        requested_by=principal.sub,
-        created_at=now,
-    )
-    session.add(offer)
-    await session.flush()
-    session.add(version)
+    version = _new_version(offer.id, 1, doc, [], approval, reasons, principal.sub, now)
     stage_event(
         session,
         settings,
@@ -207,8 +262,38 @@ async def create_offer(
     )
     if reasons:
         _request_approval(session, settings, offer, doc, principal, reasons)
-    await session.flush()
-    return await offer_out(session, offer)
+    # written after staging the events: they bump the offer's version
+    await insert_offer(session, offer)
+    await insert_version(session, version)
+    return answer(offer, version_answer(version, doc), None)
+
+
+def _new_version(
+    offer_id: str,
+    number: int,
+    doc: OfferDocument,
+    changes: list[str],
+    approval: str,
+    reasons: list[str],
+    requested_by: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new ``offers_versions`` row: not yet decided on, not yet sent."""
+    return {
+        "offer_id": offer_id,
+        "number": number,
+        "document": doc.model_dump_json(),
+        "changes": changes,
+        "approval": approval,
+        "approval_reasons": reasons,
+        "requested_by": requested_by,
+        "decided_by": None,
+        "decision_comment": None,
+        "decided_at": None,
+        "sent_by": None,
+        "sent_at": None,
+        "created_at": now,
+    }
 
 
 def _contact_from(data: dict) -> Contact:
@@ -224,7 +309,7 @@ def approval_reasons_for(doc: OfferDocument, principal: Principal, settings: Set
 def _request_approval(
     session: AsyncSession,
     settings: Settings,
-    offer: OfferRow,
+    offer: AnyOffer,
     doc: OfferDocument,
     principal: Principal,
     reasons: list[str],
@@ -403,15 +488,14 @@ async def send_offer(
     offer_id: str,
     body: SendIn,
 ) -> OfferOut:
-    offer = await load_offer(session, offer_id, principal, lock=True)
+    offer = await lock_offer_state(session, offer_id, principal)
     today = clock.today()
     with _allowed():
         lifecycle.check_send(offer.status, offer.approval, offer.valid_until, today)
-    await open_opportunity_of(session, offer)
-    version = await load_version(session, offer.id, offer.offer_version)
+    version = await current_version_of_open_offer(session, offer)
     doc = document_of(version)
     now = clock.now()
-    version.sent_by, version.sent_at = principal.sub, now
+    sent = {"sent_by": principal.sub, "sent_at": now}
     offer.status = OfferStatus.SENT
     offer.sent_version = offer.offer_version
     offer.updated_at = now
@@ -426,10 +510,10 @@ async def send_offer(
         sent_by=principal.sub,
         recipient=recipient,
     )
-    session.add(version)
-    session.add(offer)
-    await session.flush()
-    return await offer_out(session, offer)
+    await update_version(session, offer.id, version.number, sent)
+    await update_offer(session, offer, "status", "sent_version", "updated_at", "version")
+    # an open offer has no outcome yet
+    return answer(offer, version_answer({**version._mapping, **sent}, doc), None)
 
 
 # --- the customer's answer and expiry -----------------------------------------------------------
@@ -451,7 +535,7 @@ async def accept_offer(
     offer_id: str,
     body: AcceptIn,
 ) -> OfferOut:
-    offer = await load_offer(session, offer_id, principal, lock=True)
+    offer = await lock_offer_state(session, offer_id, principal)
     today = clock.today()
     with _allowed():
         lifecycle.check_customer_answer(
@@ -462,12 +546,12 @@ async def accept_offer(
             requested=body.offer_version,
             action="accept",
         )
-    await open_opportunity_of(session, offer)  # not won by another offer, not lost meanwhile
+    # the opportunity must not be won by another offer nor lost meanwhile
+    version = await current_version_of_open_offer(session, offer)
     if body.accepted_on > today:
         raise Problem(422, f"accepted_on {body.accepted_on} lies in the future")
     if body.accepted_on > offer.valid_until:
         raise conflict(f"accepted on {body.accepted_on}, after the validity ({offer.valid_until})")
-    version = await load_version(session, offer.id, offer.offer_version)
     doc = document_of(version)
     ship_to = address_of(body.ship_to) or doc.ship_to or doc.bill_to
     bill_to = address_of(body.bill_to) or doc.bill_to or ship_to
@@ -476,21 +560,23 @@ async def accept_offer(
             422, "the offer has no bill-to or ship-to address: send them with the acceptance"
         )
     now = clock.now()
-    await _record_outcome(
-        session,
-        OutcomeRow(
-            offer_id=offer.id,
-            outcome="accepted",
-            offer_version=offer.offer_version,
-            customer_po_number=body.customer_po_number,
-            customer_person=body.accepted_by,
-            decided_on=body.accepted_on,
-            bill_to=bill_to.model_dump(mode="json"),
-            ship_to=ship_to.model_dump(mode="json"),
-            recorded_by=principal.sub,
-            recorded_at=now,
-        ),
-    )
+    outcome = {
+        "offer_id": offer.id,
+        "outcome": "accepted",
+        "offer_version": offer.offer_version,
+        "customer_po_number": body.customer_po_number,
+        "customer_person": body.accepted_by,
+        "decided_on": body.accepted_on,
+        "reason": None,
+        "bill_to": bill_to.model_dump(mode="json"),
+        "ship_to": ship_to.model_dump(mode="json"),
+        "recorded_by": principal.sub,
+        "recorded_at": now,
+    }
+    try:
+        await insert_outcome(session, outcome)
+    except IntegrityError:  # a concurrent answer won the race
+        raise conflict("the offer was already answered") from None
     offer.status = OfferStatus.ACCEPTED
     offer.updated_at = now
     stage_event(
@@ -508,9 +594,8 @@ async def accept_offer(
         accepted_on=body.accepted_on,
         recorded_by=principal.sub,
     )
-    session.add(offer)
-    await session.flush()
-    return await offer_out(session, offer)
+    await update_offer(session, offer, "status", "updated_at", "version")
+    return answer(offer, version_out(version, doc), outcome)
 
 
 async def reject_offer(
