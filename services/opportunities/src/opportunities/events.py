@@ -3,6 +3,7 @@ that offers can quote and controlling can report without calling back."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,8 +28,11 @@ STAGE_CHANGED = "opportunity.stage_changed.v1"
 WON = "opportunity.won.v1"
 LOST = "opportunity.lost.v1"
 
+Opportunity = OpportunityRow | SimpleNamespace
+"""An opportunity's columns as attributes: the ORM row, or a Core row's columns (hot paths)."""
 
-def state(row: OpportunityRow) -> dict[str, Any]:
+
+def state(row: Opportunity) -> dict[str, Any]:
     """The fields every opportunity event shares (``OpportunityEvent``)."""
     return {
         "opportunity_id": row.id,
@@ -55,12 +59,12 @@ def state(row: OpportunityRow) -> dict[str, Any]:
     }
 
 
-def opened(row: OpportunityRow) -> OpportunityOpened:
+def opened(row: Opportunity) -> OpportunityOpened:
     return OpportunityOpened(**state(row), opened_by=row.opened_by)
 
 
 def stage_changed(
-    row: OpportunityRow,
+    row: Opportunity,
     previous: OpportunityStage,
     trigger: str,
     *,
@@ -76,14 +80,14 @@ def stage_changed(
     )
 
 
-def won(row: OpportunityRow) -> OpportunityWon:
+def won(row: Opportunity) -> OpportunityWon:
     fields = state(row)
     fields["amount"] = Money(amount=row.amount, currency=row.currency)
     return OpportunityWon(**fields, offer_id=row.won_offer_id, offer_version=row.won_offer_version)
 
 
 def lost(
-    row: OpportunityRow,
+    row: Opportunity,
     previous: OpportunityStage,
     *,
     offer_id: str | None = None,
@@ -109,7 +113,7 @@ TYPES: dict[type[Payload], str] = {
 def publish(
     session: AsyncSession,
     settings: ServiceSettings,
-    row: OpportunityRow,
+    row: Opportunity,
     payload: Payload,
     *,
     cause: Envelope | None = None,

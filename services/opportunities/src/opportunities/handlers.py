@@ -11,14 +11,14 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from sqlmodel import select
+from sqlalchemy import Select, bindparam, select
 
-from opportunities import pipeline
+from opportunities import offer_events, pipeline
 from opportunities.config import Settings
 from opportunities.domain import offers as offer_rules
 from opportunities.domain.money import deal_currency
 from opportunities.domain.stages import Stage
-from opportunities.tables import OpportunityRow
+from opportunities.pipeline import OPPORTUNITIES
 from salesflow.contracts.events.aftersales import FollowupIdentified
 from salesflow.contracts.events.common import NeedsAnalysis
 from salesflow.contracts.events.leads import LeadConverted
@@ -33,13 +33,22 @@ def _json(model: object | None) -> dict | None:
     return model.model_dump(mode="json", exclude_none=True) if model is not None else None  # type: ignore[attr-defined]
 
 
+# One opportunity per lead and per follow-up: built once, Core (no ORM compile or autoflush).
+_OPENED_FOR_LEAD = select(OPPORTUNITIES.c.id).where(OPPORTUNITIES.c.lead_id == bindparam("key"))
+_OPENED_FOR_FOLLOWUP = select(OPPORTUNITIES.c.id).where(
+    OPPORTUNITIES.c.followup_id == bindparam("key")
+)
+
+
+async def _opened_for(ctx: HandlerContext, stmt: Select, key: str) -> str | None:
+    """The opportunity already opened for this lead or follow-up, if any."""
+    conn = await pipeline.core_connection(ctx.session)
+    return (await conn.execute(stmt, {"key": key})).scalar()
+
+
 async def on_lead_converted(ctx: HandlerContext) -> None:
     lead: LeadConverted = ctx.payload()
-    known = (
-        await ctx.session.exec(
-            select(OpportunityRow.id).where(OpportunityRow.lead_id == lead.lead_id)
-        )
-    ).first()
+    known = await _opened_for(ctx, _OPENED_FOR_LEAD, lead.lead_id)
     if known is not None:
         log.info("lead %s already became opportunity %s", lead.lead_id, known)
         return
@@ -68,11 +77,7 @@ async def on_lead_converted(ctx: HandlerContext) -> None:
 
 async def on_followup_identified(ctx: HandlerContext) -> None:
     followup: FollowupIdentified = ctx.payload()
-    known = (
-        await ctx.session.exec(
-            select(OpportunityRow.id).where(OpportunityRow.followup_id == followup.followup_id)
-        )
-    ).first()
+    known = await _opened_for(ctx, _OPENED_FOR_FOLLOWUP, followup.followup_id)
     if known is not None:
         log.info("follow-up %s already became opportunity %s", followup.followup_id, known)
         return
@@ -99,19 +104,15 @@ async def on_followup_identified(ctx: HandlerContext) -> None:
 
 async def on_offer_event(ctx: HandlerContext) -> None:
     offer: OfferEvent = ctx.payload()
-    row = (
-        await ctx.session.exec(
-            select(OpportunityRow)
-            .where(OpportunityRow.id == offer.opportunity_id)
-            .with_for_update()  # offers of one deal arrive on different partitions
-        )
-    ).first()
+    conn = await pipeline.core_connection(ctx.session)
+    row = await offer_events.lock_opportunity(conn, offer.opportunity_id)
     if row is None:
         # offers only quote opportunities they learnt from our events: this one never existed
         raise PermanentError(
             f"offer {offer.offer_id} names unknown opportunity {offer.opportunity_id}"
         )
-    if not await pipeline.track_offer(ctx.session, row, offer, _now()):
+    seen = await offer_events.offers_seen(conn, row.id, offer.offer_id)
+    if offer_rules.is_stale(seen.version, offer.version):
         log.info(
             "stale %s for offer %s (version %s) ignored",
             ctx.event.type,
@@ -119,9 +120,9 @@ async def on_offer_event(ctx: HandlerContext) -> None:
             offer.version,
         )
         return
-    others = await pipeline.other_open_offers(ctx.session, row.id, offer.offer_id)
+    await offer_events.track(conn, row.id, offer, _now())
     outcome = offer_rules.outcome(
-        ctx.event.type, Stage(row.stage), others, reason=getattr(offer, "reason", None)
+        ctx.event.type, Stage(row.stage), seen.others_open, reason=getattr(offer, "reason", None)
     )
     if outcome.effect is offer_rules.Effect.NONE and ctx.event.type == offer_rules.ACCEPTED:
         log.warning(
@@ -130,8 +131,15 @@ async def on_offer_event(ctx: HandlerContext) -> None:
             row.id,
             row.stage,
         )
-    await pipeline.apply_offer_outcome(ctx.session, ctx.settings, row, outcome, offer, ctx.event)  # type: ignore[arg-type]
-    ctx.session.add(row)
+    await offer_events.apply_outcome(
+        ctx.session,
+        conn,
+        ctx.settings,  # type: ignore[arg-type]
+        row,
+        outcome,
+        offer,
+        ctx.event,
+    )
 
 
 def _now() -> datetime:

@@ -8,18 +8,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from opportunities import events
 from opportunities.config import Settings
-from opportunities.domain import offers as offer_rules
 from opportunities.domain import probability, stages
 from opportunities.domain.money import normalized
 from opportunities.domain.stages import Stage
-from opportunities.tables import OfferTrackRow, OpportunityRow, StageSpanRow
+from opportunities.tables import OpportunityRow, StageSpanRow
 from salesflow.contracts.envelope import Envelope
 from salesflow.contracts.events.opportunities import OpportunitySource
 
@@ -56,6 +58,28 @@ class Draft:
     related_correlation_ids: list[str] = field(default_factory=list)
 
 
+OPPORTUNITIES = OpportunityRow.__table__  # type: ignore[attr-defined]
+SPANS = StageSpanRow.__table__  # type: ignore[attr-defined]
+_INSERT_OPPORTUNITY = insert(OPPORTUNITIES)
+INSERT_SPAN = insert(SPANS)
+
+
+async def core_connection(session: AsyncSession) -> AsyncConnection:
+    """The unit of work's connection for Core statements (hot paths: no ORM hydration or
+    flush), after writing ORM rows still pending in the session so that statements see them."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    return await session.connection()
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A new opportunity's columns and its first stage span, as written."""
+
+    row: SimpleNamespace
+    span: SimpleNamespace
+
+
 async def open_opportunity(
     session: AsyncSession,
     settings: Settings,
@@ -63,9 +87,9 @@ async def open_opportunity(
     now: datetime,
     *,
     cause: Envelope | None = None,
-) -> OpportunityRow:
+) -> Opened:
     stage = Stage.QUALIFICATION
-    row = OpportunityRow(
+    row = SimpleNamespace(
         id=str(uuid.uuid4()),
         stage=stage.value,
         owner=draft.owner,
@@ -84,6 +108,9 @@ async def open_opportunity(
         next_step=draft.next_step,
         next_step_date=draft.next_step_date,
         needs=draft.needs,
+        lost_reason=None,
+        won_offer_id=None,
+        won_offer_version=None,
         source_channel=draft.source_channel,
         source_campaign=draft.source_campaign,
         opened_by=draft.opened_by,
@@ -94,23 +121,26 @@ async def open_opportunity(
         updated_at=now,
         stage_entered_at=now,
         last_activity_at=now,
+        closed_at=None,
     )
-    session.add(row)
-    await session.flush()  # the unique lead/follow-up constraint speaks here, not at commit
-    session.add(
-        StageSpanRow(
-            opportunity_id=row.id,
-            stage=stage.value,
-            entered_at=now,
-            trigger=f"opened:{draft.source.value}",
-            changed_by=draft.opened_by,
-        )
+    span = SimpleNamespace(
+        opportunity_id=row.id,
+        stage=stage.value,
+        entered_at=now,
+        left_at=None,
+        trigger=f"opened:{draft.source.value}",
+        changed_by=draft.opened_by,
+        offer_id=None,
     )
+    conn = await core_connection(session)
+    # the unique lead/follow-up constraint speaks here (IntegrityError), not at commit
+    await conn.execute(_INSERT_OPPORTUNITY, vars(row))
+    await conn.execute(INSERT_SPAN, vars(span))
     events.publish(session, settings, row, events.opened(row), cause=cause)
-    return row
+    return Opened(row, span)
 
 
-def touch(row: OpportunityRow, now: datetime) -> None:
+def touch(row: events.Opportunity, now: datetime) -> None:
     """One more version per unit of work that changes the opportunity."""
     row.version += 1
     row.updated_at = max(now, row.updated_at)
@@ -129,8 +159,7 @@ async def _enter(
     keep_override: bool = False,
 ) -> Stage:
     """Close the current stage span, open the next, recompute the probability."""
-    previous = Stage(row.stage)
-    at = max(at, row.stage_entered_at)  # events may carry an older time than our last move
+    previous, at = enter_stage(settings, row, target, at, keep_override=keep_override)
     current = (
         await session.exec(
             select(StageSpanRow).where(
@@ -151,6 +180,22 @@ async def _enter(
             offer_id=offer_id,
         )
     )
+    return previous
+
+
+def enter_stage(
+    settings: Settings,
+    row: events.Opportunity,
+    target: Stage,
+    at: datetime,
+    *,
+    keep_override: bool = False,
+) -> tuple[Stage, datetime]:
+    """Move ``row`` (an ``OpportunityRow`` or a namespace of its columns) to ``target``: stage,
+    entry time, probability, closing time. Returns the previous stage and the entry time (never
+    before the last move: events may carry an older time)."""
+    previous = Stage(row.stage)
+    at = max(at, row.stage_entered_at)
     row.stage = target.value
     row.stage_entered_at = at
     row.probability_override = probability.override_after_stage_change(
@@ -159,7 +204,7 @@ async def _enter(
     row.probability = probability.effective(target, row.probability_override, defaults(settings))
     if stages.is_final(target):
         row.closed_at = at
-    return previous
+    return previous, at
 
 
 # --- changes asked for over HTTP ------------------------------------------------------------
@@ -241,76 +286,3 @@ async def lose(
         session, settings, row, Stage.LOST, now, trigger=MANUAL, changed_by=user
     )
     events.publish(session, settings, row, events.lost(row, previous, lost_by=user))
-
-
-# --- changes caused by offer events ------------------------------------------------------------
-
-
-async def track_offer(
-    session: AsyncSession, row: OpportunityRow, payload: Any, now: datetime
-) -> bool:
-    """Record the offer's latest state; False if the event is stale for that offer."""
-    track = await session.get(OfferTrackRow, payload.offer_id)
-    if offer_rules.is_stale(track.version if track else None, payload.version):
-        return False
-    if track is None:
-        track = OfferTrackRow(offer_id=payload.offer_id, opportunity_id=row.id)
-    track.opportunity_id = row.id
-    track.version = payload.version
-    track.offer_version = payload.offer_version
-    track.status = payload.status.value
-    track.currency = payload.currency
-    track.net = payload.totals.net.amount
-    track.updated_at = now
-    session.add(track)
-    return True
-
-
-async def other_open_offers(session: AsyncSession, opportunity_id: str, offer_id: str) -> int:
-    statuses = (
-        await session.exec(
-            select(OfferTrackRow.status).where(
-                OfferTrackRow.opportunity_id == opportunity_id, OfferTrackRow.offer_id != offer_id
-            )
-        )
-    ).all()
-    return sum(1 for status in statuses if offer_rules.is_open(status))
-
-
-async def apply_offer_outcome(
-    session: AsyncSession,
-    settings: Settings,
-    row: OpportunityRow,
-    outcome: offer_rules.Outcome,
-    payload: Any,
-    event: Envelope,
-) -> None:
-    if outcome.effect is offer_rules.Effect.NONE or outcome.stage is None:
-        return
-    at = event.time
-    touch(row, at)
-    if outcome.effect is offer_rules.Effect.WON:
-        # the deal is worth what the customer accepted, net of tax, in the offer's currency
-        row.amount = normalized(payload.totals.net.amount)
-        row.currency = payload.totals.net.currency
-        row.won_offer_id = payload.offer_id
-        row.won_offer_version = payload.offer_version
-    if outcome.effect is offer_rules.Effect.LOST:
-        row.lost_reason = outcome.reason
-    previous = await _enter(
-        session,
-        settings,
-        row,
-        outcome.stage,
-        at,
-        trigger=event.type,
-        changed_by=None,
-        offer_id=payload.offer_id,
-    )
-    if outcome.effect is offer_rules.Effect.WON:
-        payload_out = events.won(row)
-    elif outcome.effect is offer_rules.Effect.LOST:
-        payload_out = events.lost(row, previous, offer_id=payload.offer_id)
-    else:
-        payload_out = events.stage_changed(row, previous, event.type, offer_id=payload.offer_id)
-    events.publish(session, settings, row, payload_out, cause=event)

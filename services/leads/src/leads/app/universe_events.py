@@ -5,6 +5,7 @@ staged in the transaction of the change they count."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +28,11 @@ def cells(keys: Iterable[CellKey]) -> list[UniverseCell]:
     ]
 
 
-def cell_of(company: CompanyRow) -> CellKey:
+Company = CompanyRow | SimpleNamespace
+"""A company's columns as attributes: the ORM row, or the values a Core statement wrote."""
+
+
+def cell_of(company: Company) -> CellKey:
     return (company.nace_section, company.size_class, company.country, company.source)
 
 
@@ -65,7 +70,7 @@ def emit_imported(
 def emit_company_created(
     session: AsyncSession,
     settings: ServiceSettings,
-    company: CompanyRow,
+    company: Company,
     origin: str,
     *,
     cause: Envelope | None = None,

@@ -102,8 +102,8 @@ async def create_opportunity(
     at = now(request)
 
     async def create(session: Any) -> tuple[int, OpportunityDetail]:
-        row = await pipeline.open_opportunity(session, settings, draft, at)
-        return 201, await views.detail(session, row, at, settings)
+        opened = await pipeline.open_opportunity(session, settings, draft, at)
+        return 201, views.opened_detail(opened, at, settings)
 
     response = await run_idempotent(request.app.state.db, request, principal.sub, body, create)
     created = json.loads(response.body)

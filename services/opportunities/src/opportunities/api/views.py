@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,6 +13,8 @@ from opportunities.config import Settings
 from opportunities.domain import offers as offer_rules
 from opportunities.domain import timing
 from opportunities.domain.stages import Stage
+from opportunities.events import Opportunity
+from opportunities.pipeline import Opened
 from opportunities.schemas import OfferSeenOut, OpportunityDetail, OpportunityOut, StageSpanOut
 from opportunities.tables import OfferTrackRow, OpportunityRow, StageSpanRow
 from salesflow.contracts.types import Money
@@ -24,8 +28,8 @@ def opportunity(row: OpportunityRow, now: datetime, settings: Settings) -> Oppor
     return OpportunityOut.model_validate(_fields(row, now, settings))
 
 
-def _fields(row: OpportunityRow, now: datetime, settings: Settings) -> dict:
-    fields = row.model_dump()
+def _fields(row: Opportunity, now: datetime, settings: Settings) -> dict:
+    fields = row.model_dump() if isinstance(row, OpportunityRow) else dict(vars(row))
     fields["amount"] = (
         Money(amount=row.amount, currency=row.currency) if row.amount is not None else None
     )
@@ -53,6 +57,22 @@ async def detail(
             .order_by(OfferTrackRow.offer_id)
         )
     ).all()
+    return detail_of(row, spans, offers, now, settings)
+
+
+def opened_detail(opened: Opened, now: datetime, settings: Settings) -> OpportunityDetail:
+    """The detail of an opportunity just opened: its one stage span, no offers yet (no need to
+    read back what the unit of work just wrote)."""
+    return detail_of(opened.row, [opened.span], [], now, settings)
+
+
+def detail_of(
+    row: Opportunity,
+    spans: Sequence[StageSpanRow | SimpleNamespace],
+    offers: Sequence[OfferTrackRow],
+    now: datetime,
+    settings: Settings,
+) -> OpportunityDetail:
     domain_spans = [timing.Span(Stage(s.stage), s.entered_at, s.left_at) for s in spans]
     return OpportunityDetail.model_validate(
         {
