@@ -3,6 +3,7 @@ fields take JSON, e.g. ``SALESFLOW_AFTERSALES_WARRANTY_MONTHS='{"LATHE-*": 36}'`
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import ClassVar
 
 from pydantic import BaseModel, Field, model_validator
@@ -24,6 +25,16 @@ DEFAULT_SLA = {  # business minutes
     "P3": SlaTargetSetting(first_response_minutes=8 * 60, resolution_minutes=5 * 8 * 60),
     "P4": SlaTargetSetting(first_response_minutes=2 * 8 * 60, resolution_minutes=10 * 8 * 60),
 }
+
+
+@lru_cache(maxsize=32)
+def _calendar(
+    timezone: str, workdays: tuple[int, ...], start: str, end: str, holidays: tuple[date, ...]
+) -> BusinessCalendar:
+    """Calendars are immutable and asked for on every event: build each one once."""
+    return BusinessCalendar.of(
+        timezone=timezone, workdays=workdays, start=start, end=end, holidays=holidays
+    )
 
 
 class Settings(ServiceSettings):
@@ -59,12 +70,12 @@ class Settings(ServiceSettings):
         return self
 
     def calendar(self) -> BusinessCalendar:
-        return BusinessCalendar.of(
-            timezone=self.business_timezone,
-            workdays=self.business_days,
-            start=self.business_hours_start,
-            end=self.business_hours_end,
-            holidays=self.holidays,
+        return _calendar(
+            self.business_timezone,
+            tuple(self.business_days),
+            self.business_hours_start,
+            self.business_hours_end,
+            tuple(self.holidays),
         )
 
     def sla_policy(self) -> SlaPolicy:

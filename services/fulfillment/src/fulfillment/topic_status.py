@@ -57,6 +57,7 @@ async def receive_from_topic(
         actor=None,
         cause=event,
         now=now,
+        seen_checked=True,
     )
 
 
@@ -112,7 +113,7 @@ async def apply_pending(
         except (MalformedEvent, Unroutable, InvalidReport, ImpossibleTransition) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
             await _dead_letter(session, settings, row, reason)
-            store.add_timeline(
+            await store.insert_timeline(
                 session,
                 plan,
                 "status_rejected",

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -164,11 +165,13 @@ async def record_status(
     actor: str | None,
     cause: Envelope | None,
     now: datetime,
+    seen_checked: bool = False,
 ) -> bool:
     """Apply one status report (in one part per shipment) to a locked plan; False if the status
-    event was seen before. Every part is decided before anything is written, so a refusal
-    (InvalidReport, ImpossibleTransition) leaves no trace."""
-    if await store.status_seen(session, parts[0][1].status_event_id):
+    event was seen before (``seen_checked``: the caller has just asked, under the lock). Every
+    part is decided before anything is written, so a refusal (InvalidReport,
+    ImpossibleTransition) leaves no trace."""
+    if not seen_checked and await store.status_seen(session, parts[0][1].status_event_id):
         return False
     refusal = progress.report_refusal(plan.status)
     if refusal:
@@ -187,14 +190,18 @@ async def record_status(
 
     before = plan.status
     for decision in decisions:
-        _write(
+        await _write(
             session, settings, plan, decision, channel=channel, actor=actor, cause=cause, now=now
         )
-    complete_if_done(session, settings, plan, before, now, cause)
+    if completes(plan, before):
+        store.set_loaded(plan.row, completed_values(plan, now))
+        await store.insert_timeline(session, plan, **completed_entry(now))
+        emit_completed(session, settings, plan, now, cause)
+    await store.write_through(session, plan, [d.shipment for d in decisions])
     return True
 
 
-def _write(
+async def _write(
     session: AsyncSession,
     settings: Settings,
     plan: Plan,
@@ -207,15 +214,17 @@ def _write(
 ) -> None:
     shipment, payload, report = decision.shipment, decision.payload, decision.report
     lines = decision.accepted.lines
-    _write_shipment(
+    # new values as loaded state; written by ``store.write_through`` once all parts are done
+    _set_shipment(
         shipment,
         plan.lines[shipment.id],
         decision.accepted.state,
         payload.external_shipment_id,
         now,
     )
-    plan.touch(now)  # one version per change, so that no event of it looks stale
-    store.add_timeline(
+    # one version per change, so that no event of it looks stale
+    store.set_loaded(plan.row, plan.touched(now))
+    await store.insert_timeline(
         session,
         plan,
         "status",
@@ -249,17 +258,42 @@ def complete_if_done(
     cause: Envelope | None,
 ) -> None:
     """``fulfillment.completed`` once, when the last line is delivered and the last task done."""
-    if plan.status is not FulfillmentStatus.COMPLETED or before is FulfillmentStatus.COMPLETED:
+    if not completes(plan, before):
         return
-    plan.row.completed_at = now
-    plan.row.version += 1  # its own version, so that no consumer drops it as stale
-    store.add_timeline(
-        session, plan, "completed", occurred_at=now, recorded_at=now, channel="system"
-    )
+    mark_completed(plan, now)
+    store.add_timeline(session, plan, **completed_entry(now))
+    emit_completed(session, settings, plan, now, cause)
+
+
+def completes(plan: Plan, before: FulfillmentStatus) -> bool:
+    return plan.status is FulfillmentStatus.COMPLETED and before is not FulfillmentStatus.COMPLETED
+
+
+def mark_completed(plan: Plan, now: datetime) -> None:
+    for key, value in completed_values(plan, now).items():
+        setattr(plan.row, key, value)
+
+
+def completed_values(plan: Plan, now: datetime) -> dict[str, Any]:
+    # its own version, so that no consumer drops it as stale
+    return {"completed_at": now, "version": plan.row.version + 1}
+
+
+def completed_entry(now: datetime) -> dict[str, Any]:
+    return {"kind": "completed", "occurred_at": now, "recorded_at": now, "channel": "system"}
+
+
+def emit_completed(
+    session: AsyncSession,
+    settings: Settings,
+    plan: Plan,
+    now: datetime,
+    cause: Envelope | None,
+) -> None:
     emit_for(session, settings, plan, outgoing.COMPLETED, outgoing.completed(plan, now), cause)
 
 
-def _write_shipment(
+def _set_shipment(
     shipment: ShipmentRow,
     lines: list[ShipmentLineRow],
     state: ShipmentState,
@@ -268,20 +302,32 @@ def _write_shipment(
 ) -> None:
     for row in lines:
         line = state.lines[row.line_no]
-        row.delivered_quantity = line.delivered
-        row.stage = line.stage
-        row.serial_numbers = list(line.serial_numbers)  # a new list, so the change is seen
-        row.delivered_on = line.delivered_on
-    shipment.status = state.status
-    shipment.carrier = state.carrier
-    shipment.tracking_number = state.tracking_number
-    shipment.tracking_url = state.tracking_url
-    shipment.dispatched_at = state.dispatched_at
-    shipment.delivered_at = state.delivered_at
-    shipment.proof_of_delivery = dict(state.proof_of_delivery) if state.proof_of_delivery else None
-    shipment.failure_reason = state.failure_reason
-    shipment.last_status_at = state.last_status_at
-    if external_id and external_id not in shipment.external_ids:
-        shipment.external_ids = [*shipment.external_ids, external_id]
-    shipment.version += 1
-    shipment.updated_at = now
+        store.set_loaded(
+            row,
+            {
+                "delivered_quantity": line.delivered,
+                "stage": line.stage,
+                "serial_numbers": list(line.serial_numbers),
+                "delivered_on": line.delivered_on,
+            },
+        )
+    external_ids = shipment.external_ids
+    if external_id and external_id not in external_ids:
+        external_ids = [*external_ids, external_id]
+    store.set_loaded(
+        shipment,
+        {
+            "status": state.status,
+            "carrier": state.carrier,
+            "tracking_number": state.tracking_number,
+            "tracking_url": state.tracking_url,
+            "dispatched_at": state.dispatched_at,
+            "delivered_at": state.delivered_at,
+            "proof_of_delivery": dict(state.proof_of_delivery) if state.proof_of_delivery else None,
+            "failure_reason": state.failure_reason,
+            "last_status_at": state.last_status_at,
+            "external_ids": external_ids,
+            "version": shipment.version + 1,
+            "updated_at": now,
+        },
+    )
