@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,16 @@ STALE_AFTER = timedelta(seconds=60)  # a reservation left by a crashed request i
 
 Create = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
 KEYS = IdempotencyRow.__table__
+
+# built once (every keyed request runs them)
+_THIS_KEY = (KEYS.c.principal == bindparam("p"), KEYS.c.key == bindparam("k"))
+_RESERVE = {
+    "sqlite": sqlite.insert(KEYS).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(KEYS).on_conflict_do_nothing(),
+}
+_STORED = select(KEYS).where(*_THIS_KEY)
+_COMPLETE = update(KEYS).where(*_THIS_KEY)
+_TAKE_OVER = update(KEYS).where(*_THIS_KEY)
 
 
 def encode(body: Any) -> Any:
@@ -63,13 +73,14 @@ async def run_idempotent(
             status, body = await create(session)
             encoded = encode(body)
             stored = await session.execute(
-                update(KEYS)
-                .where(KEYS.c.principal == principal, KEYS.c.key == key)
-                .values(
-                    status_code=status,
-                    response_body=json.dumps(encoded),
-                    completed_at=datetime.now(UTC),
-                )
+                _COMPLETE,
+                {
+                    "p": principal,
+                    "k": key,
+                    "status_code": status,
+                    "response_body": json.dumps(encoded),
+                    "completed_at": datetime.now(UTC),
+                },
             )
             if stored.rowcount != 1:  # reservation taken over as stale meanwhile: that one wins
                 raise Problem(409, f"a request with this {HEADER} is in progress")
@@ -108,21 +119,20 @@ async def _reserve(
 ) -> JSONResponse | None:
     """Reserve the key (None), or answer from what an earlier request with it left."""
     now = datetime.now(UTC)
-    dialect = sqlite if db.sqlite else postgresql
-    reserve = (
-        dialect.insert(KEYS)
-        .values(principal=principal, key=key, route=route, request_hash=digest, created_at=now)
-        .on_conflict_do_nothing()
-    )
+    reservation = {
+        "principal": principal,
+        "key": key,
+        "route": route,
+        "request_hash": digest,
+        "created_at": now,
+    }
+    this_key = {"p": principal, "k": key}
     try:
         async with db.session() as session, session.begin():
-            if (await session.execute(reserve)).rowcount == 1:
+            reserve = _RESERVE["sqlite" if db.sqlite else "postgresql"]
+            if (await session.execute(reserve, reservation)).rowcount == 1:
                 return None
-            row = (
-                await session.execute(
-                    select(KEYS).where(KEYS.c.principal == principal, KEYS.c.key == key)
-                )
-            ).one_or_none()
+            row = (await session.execute(_STORED, this_key)).one_or_none()
             if row is None:  # the holder gave it up between our two statements
                 raise Problem(409, f"a request with this {HEADER} is in progress")
             answer = answer_from_store(row, digest, now)
@@ -130,11 +140,8 @@ async def _reserve(
                 raise answer
             if answer is not None:
                 return answer
-            await session.execute(  # take the crashed request's reservation over
-                update(KEYS)
-                .where(KEYS.c.principal == principal, KEYS.c.key == key)
-                .values(created_at=now)
-            )
+            # take the crashed request's reservation over
+            await session.execute(_TAKE_OVER, {**this_key, "created_at": now})
             return None
     except IntegrityError:  # a concurrent twin reserved it first
         raise Problem(409, f"a request with this {HEADER} is in progress") from None

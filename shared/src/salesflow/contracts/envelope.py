@@ -37,6 +37,8 @@ class Envelope:
     traceparent: str | None = None
     specversion: str = SPECVERSION
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # the validated payload, once asked for: handlers and routers ask more than once
+    _payload: BaseModel | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -44,13 +46,17 @@ class Envelope:
 
     def payload(self) -> BaseModel:
         """The validated payload model for a catalog type."""
+        if self._payload is not None:
+            return self._payload
         spec = event_spec(self.type)
         if spec is None:
             raise MalformedEvent(f"unknown event type {self.type!r}")
         try:
-            return spec.payload.model_validate(self.data)
+            payload = spec.payload.model_validate(self.data)
         except ValidationError as exc:
             raise MalformedEvent(f"payload of {self.type} invalid: {exc.errors()[:3]}") from exc
+        object.__setattr__(self, "_payload", payload)  # frozen: a cache, not a change
+        return payload
 
     def headers(self) -> list[tuple[str, bytes]]:
         hdrs = {
