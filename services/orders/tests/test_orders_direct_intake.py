@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from orders_support import DESK, SHOP, outbox, seed_master_data
+from sqlalchemy import select
 
 from orders.config import Settings
 from orders.main import SPEC, create_app
+from salesflow.api.idempotency import STALE_AFTER
 from salesflow.messaging.tables import IdempotencyRow
 from salesflow.testing.helpers import bearer, running
 from salesflow.testing.plugin import migrate
@@ -281,6 +283,41 @@ async def test_twin_of_a_request_in_progress_gets_409(client) -> None:
     assert resp.status_code == 409, resp.text
     assert resp.headers["content-type"] == "application/problem+json"
     assert await outbox(client.app.state.db, "order.received.v1") == []
+
+
+async def test_stale_reservation_of_a_crashed_request_is_taken_over(client) -> None:
+    """A reservation left by a request that died long ago is taken over: the order is made and
+    its answer kept under the key (group commit: an UPDATE of the row it read)."""
+    from starlette.requests import Request
+
+    from orders.batching import request_fingerprint
+    from orders.schemas import OrderIn
+
+    body = order()
+    request = Request(
+        {"type": "http", "method": "POST", "path": "/orders", "headers": [], "query_string": b""}
+    )
+    async with client.app.state.db.session() as session, session.begin():
+        session.add(
+            IdempotencyRow(
+                principal="desk",
+                key="k-7",
+                route="/orders",
+                request_hash=request_fingerprint(request, OrderIn.model_validate(body)),
+                created_at=datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1),
+            )
+        )
+    headers = {**DESK, "Idempotency-Key": "k-7"}
+    first = await client.post("/orders", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    again = await client.post("/orders", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    assert len(await outbox(client.app.state.db, "order.received.v1")) == 1
+    async with client.app.state.db.session() as session:
+        [row] = (await session.execute(select(IdempotencyRow))).scalars().all()
+    assert row.completed_at is not None and json.loads(row.response_body) == first.json()
 
 
 def test_group_commit_fingerprint_equals_the_platforms() -> None:

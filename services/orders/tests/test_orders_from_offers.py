@@ -211,3 +211,46 @@ async def test_the_database_refuses_a_second_order_for_one_offer_version(
         assert [n[-6:] for n in numbers] == ["000001", "000002"]
     finally:
         await db.dispose()
+
+
+async def test_accepted_offers_keep_the_customer_master_current(settings_for, database_url) -> None:
+    """The customer is learnt from the first acceptance and refreshed by newer ones; an older
+    event does not overwrite newer data, and one without account id keeps the known id."""
+    from datetime import UTC, datetime, timedelta
+
+    from orders import customers
+    from orders.tables import CustomerRow
+    from salesflow.db import Database
+
+    await migrate(SPEC.migrations_dir, database_url)
+    db = Database(database_url)
+    t0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+
+    def accepted(offer_id: str, name: str, account_id: str | None):
+        payload = offer_accepted(offer_id, 1)
+        return payload.model_copy(
+            update={
+                "customer": payload.customer.model_copy(update={"name": name}),
+                "account_id": account_id,
+            }
+        )
+
+    async def learn(payload, event_time: datetime) -> CustomerRow:
+        async with db.session() as session, session.begin():
+            await customers.upsert_from_offer(session, payload, event_time, t0)
+        async with db.session() as session:
+            return await session.get(CustomerRow, payload.customer.company_id)
+
+    try:
+        first = await learn(accepted("off-a", "First GmbH", "acc-1"), t0)
+        assert (first.name, first.account_id, first.version) == ("First GmbH", "acc-1", 1)
+        assert first.source == "offer" and first.source_time == t0
+        assert first.snapshot["name"] == "First GmbH" and first.bill_to is not None
+        newer = await learn(accepted("off-b", "Newer GmbH", None), t0 + timedelta(hours=1))
+        assert (newer.name, newer.account_id, newer.version) == ("Newer GmbH", "acc-1", 2)
+        assert newer.source_time == t0 + timedelta(hours=1)
+        older = await learn(accepted("off-c", "Older GmbH", "acc-0"), t0 + timedelta(minutes=5))
+        assert (older.name, older.account_id, older.version) == ("Newer GmbH", "acc-1", 2)
+        assert older.source_time == t0 + timedelta(hours=1)
+    finally:
+        await db.dispose()

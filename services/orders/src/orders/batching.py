@@ -22,14 +22,13 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import and_, or_
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from orders.config import Settings
@@ -37,13 +36,20 @@ from orders.direct import DirectOrder, draft_of, load_master_data
 from orders.intake import OrderDraft, take_in
 from orders.views import order_detail
 from salesflow.api.errors import Problem
-from salesflow.api.idempotency import HEADER, STALE_AFTER
+from salesflow.api.idempotency import HEADER, answer_from_store
 from salesflow.db import Database
 from salesflow.leadership import every_replica
 from salesflow.messaging.tables import IdempotencyRow
 from salesflow.service import ServiceContext
 
 log = logging.getLogger(__name__)
+_KEYS = IdempotencyRow.__table__
+# built once (bound parameters, expanded to the IN lists): run for every batch. Two IN lists
+# and the exact (principal, key) pairs picked out of the answer.
+_STORED_KEYS = select(*_KEYS.c).where(
+    _KEYS.c.principal.in_(bindparam("principals", expanding=True)),
+    _KEYS.c.key.in_(bindparam("keys", expanding=True)),
+)
 
 Outcome = Response | BaseException
 
@@ -143,64 +149,74 @@ class IntakeBatcher:
                     live.append((job, draft_of(job.order, master)))
                 except Problem as problem:  # nothing written for it; its key stays free
                     outcomes.append((job, problem))
-            orders = await take_in(session, self.settings, [d for _, d in live], now)
+            orders = await take_in(
+                session, self.settings, [d for _, d in live], now, known=master.customers
+            )
+            answers: list[tuple[_Job, str]] = []
             for (job, draft), order in zip(live, orders, strict=True):
                 # serialised once, by pydantic-core: the answer and the stored idempotent copy
-                body = order_detail(order, draft.history).model_dump_json()
-                if job.key:
-                    _store(session, rows.get((job.principal, job.key)), job, body, now)
+                body = order_detail(order, draft.history, draft).model_dump_json()
+                answers.append((job, body))
                 outcomes.append((job, Response(body, 201, media_type="application/json")))
+            await _store(session, rows, [(j, b) for j, b in answers if j.key], now)
         self.batches += 1
         self.orders += len(live)
         for job, outcome in outcomes:
             _resolve(job, outcome)
 
 
-async def _stored_keys(
-    session: AsyncSession, jobs: list[_Job]
-) -> dict[tuple[str, str], IdempotencyRow]:
+async def _stored_keys(session: AsyncSession, jobs: list[_Job]) -> dict[tuple[str, str], Row]:
+    """The stored rows of the jobs' keys, as plain rows (read-only: no ORM objects)."""
     if not jobs:
         return {}
-    idents = sorted({(j.principal, j.key or "") for j in jobs})
-    rows = await session.exec(
-        select(IdempotencyRow).where(
-            or_(*(and_(IdempotencyRow.principal == p, IdempotencyRow.key == k) for p, k in idents))
-        )
-    )
-    return {(r.principal, r.key): r for r in rows.all()}
+    wanted = {(j.principal, j.key or "") for j in jobs}
+    params = {"principals": sorted({p for p, _ in wanted}), "keys": sorted({k for _, k in wanted})}
+    rows = await session.execute(_STORED_KEYS, params)
+    return {(r.principal, r.key): r for r in rows if (r.principal, r.key) in wanted}
 
 
-def _answer_from_store(row: IdempotencyRow, job: _Job, now: datetime) -> Outcome | None:
+def _answer_from_store(row: Row, job: _Job, now: datetime) -> Outcome | None:
     """The stored answer, a refusal, or None for a stale reservation we may take over."""
-    if row.request_hash != job.digest:
-        return Problem(422, f"{HEADER} was already used with a different request")
-    if row.completed_at is not None:
-        return JSONResponse(
-            json.loads(row.response_body or "null"),
-            status_code=row.status_code or 200,
-            headers={"Idempotent-Replayed": "true"},
-        )
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    if now - created < STALE_AFTER:
-        return _in_progress()
-    return None
+    return answer_from_store(row, job.digest, now)
 
 
-def _store(
-    session: AsyncSession, row: IdempotencyRow | None, job: _Job, body: str, now: datetime
+async def _store(
+    session: AsyncSession,
+    rows: dict[tuple[str, str], Row],
+    answers: list[tuple[_Job, str]],
+    now: datetime,
 ) -> None:
-    if row is None:
-        row = IdempotencyRow(
-            principal=job.principal,
-            key=job.key or "",
-            route=job.route,
-            request_hash=job.digest or "",
-            created_at=now,
+    """Keep each keyed answer, completed, in this transaction: new keys in one INSERT (a twin
+    committed meanwhile ⇒ IntegrityError ⇒ the batch is retried one by one), stale
+    reservations taken over by an UPDATE."""
+    fresh: list[dict[str, object]] = []
+    for job, body in answers:
+        done = {"status_code": 201, "response_body": body, "completed_at": now}
+        if (job.principal, job.key) in rows:
+            taken = await session.execute(
+                update(_KEYS)
+                .where(
+                    _KEYS.c.principal == job.principal,
+                    _KEYS.c.key == job.key,
+                    _KEYS.c.completed_at.is_(None),
+                )
+                .values(**done)
+            )
+            if taken.rowcount != 1:  # a twin took the stale reservation over first: it wins
+                raise _in_progress()  # (the batch is retried one by one)
+            continue
+        fresh.append(
+            {
+                "principal": job.principal,
+                "key": job.key or "",
+                "route": job.route,
+                "request_hash": job.digest or "",
+                "created_at": now,
+                **done,
+            }
         )
-    row.status_code = 201
-    row.response_body = body
-    row.completed_at = now
-    session.add(row)
+    if fresh:
+        await session.execute(insert(_KEYS), fresh)
 
 
 def _resolve(job: _Job, outcome: Outcome) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,30 @@ from orders.domain.validation import Credit
 from orders.tables import CustomerRow, OrderRow
 from salesflow.contracts.events.offers import OfferAccepted
 from salesflow.contracts.types import Money
+
+_CUSTOMERS = CustomerRow.__table__
+# when the customer's data was last set, its row locked for the rest of the transaction
+_HELD_SINCE = (
+    select(_CUSTOMERS.c.source_time)
+    .where(_CUSTOMERS.c.customer_id == bindparam("customer_id"))
+    .with_for_update()
+)
+
+
+# Statements run for every intake batch, built once (bound parameters; ``ids`` expands to the
+# IN list): SQLAlchemy neither rebuilds them nor recomputes their cache keys each time.
+_CUSTOMERS_BY_ID = select(CustomerRow).where(
+    CustomerRow.customer_id.in_(bindparam("ids", expanding=True))
+)
+_ORDERS = OrderRow.__table__
+_OPEN_VALUES = (
+    select(_ORDERS.c.customer_id, _ORDERS.c.currency, func.sum(_ORDERS.c.gross_minor))
+    .where(
+        _ORDERS.c.customer_id.in_(bindparam("ids", expanding=True)),
+        _ORDERS.c.status.in_([s.value for s in OPEN_STATUSES]),
+    )
+    .group_by(_ORDERS.c.customer_id, _ORDERS.c.currency)
+)
 
 
 async def lock_customers(session: AsyncSession, ids: Iterable[str]) -> dict[str, CustomerRow]:
@@ -38,7 +62,7 @@ async def load_customers(session: AsyncSession, ids: Iterable[str]) -> dict[str,
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await session.exec(select(CustomerRow).where(CustomerRow.customer_id.in_(wanted)))
+    rows = await session.exec(_CUSTOMERS_BY_ID, params={"ids": wanted})
     return {row.customer_id: row for row in rows.all()}
 
 
@@ -56,14 +80,7 @@ async def open_values(
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    rows = await session.execute(
-        select(OrderRow.customer_id, OrderRow.currency, func.sum(OrderRow.gross_minor))
-        .where(
-            OrderRow.customer_id.in_(sorted({c for c, _ in wanted})),
-            OrderRow.status.in_([s.value for s in OPEN_STATUSES]),
-        )
-        .group_by(OrderRow.customer_id, OrderRow.currency)
-    )
+    rows = await session.execute(_OPEN_VALUES, {"ids": sorted({c for c, _ in wanted})})
     found = {(c, cur): from_minor(int(total or 0), cur) for c, cur, total in rows.all()}
     return {key: found.get(key, Decimal(0)) for key in wanted}
 
@@ -79,12 +96,12 @@ def credit_position(
 
 async def upsert_from_offer(
     session: AsyncSession, offer: OfferAccepted, event_time: datetime, now: datetime
-) -> CustomerRow:
+) -> None:
     """Learn (or refresh) the customer from an accepted offer; an older event than the data we
-    hold does not overwrite it."""
+    hold does not overwrite it. Core statements (one per accepted offer): the row is only
+    written here, never needed as an ORM object."""
     company = offer.customer
-    row = (await lock_customers(session, [company.company_id])).get(company.company_id)
-    data = {
+    data: dict[str, object] = {
         "name": company.name,
         "snapshot": company.model_dump(mode="json"),
         "account_id": offer.account_id,
@@ -94,28 +111,38 @@ async def upsert_from_offer(
         "ship_to": offer.ship_to.model_dump(mode="json"),
         "delivery_contact": offer.contact.model_dump(mode="json") if offer.contact else None,
     }
-    if row is None:
-        row = CustomerRow(
-            customer_id=company.company_id,
+    held = (await session.execute(_HELD_SINCE, {"customer_id": company.company_id})).first()
+    if held is None:  # a concurrent twin's insert ⇒ IntegrityError ⇒ the event is retried
+        await session.execute(
+            insert(_CUSTOMERS),
+            {
+                "customer_id": company.company_id,
+                "source": "offer",
+                "source_time": event_time,
+                "version": 1,
+                "credit_limit_minor": None,
+                "credit_currency": None,
+                "created_at": now,
+                "updated_at": now,
+                **data,
+            },
+        )
+        return
+    if event_time < held.source_time:
+        return
+    if data["account_id"] is None:
+        del data["account_id"]  # an offer without account id does not forget a known one
+    await session.execute(
+        update(_CUSTOMERS)
+        .where(_CUSTOMERS.c.customer_id == company.company_id)
+        .values(
+            **data,
             source="offer",
             source_time=event_time,
-            created_at=now,
+            version=_CUSTOMERS.c.version + 1,
             updated_at=now,
-            **data,
         )
-        session.add(row)
-        await session.flush()
-        return row
-    if event_time >= row.source_time:
-        for name, value in data.items():
-            if name == "account_id" and value is None:
-                continue  # an offer without account id does not forget a known one
-            setattr(row, name, value)
-        row.source, row.source_time = "offer", event_time
-        row.version += 1
-        row.updated_at = now
-        session.add(row)
-    return row
+    )
 
 
 def limit_to_columns(limit: Money | None) -> dict[str, object]:

@@ -3,8 +3,9 @@ in two queries, then each request becomes a draft without further I/O (or a 422)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +16,12 @@ from orders.tables import CustomerRow, PriceRow
 from salesflow.api.errors import Problem
 from salesflow.auth import Principal
 from salesflow.contracts.events.orders import OrderChannel
+
+# built once (bound parameters, expanded to the IN lists): run for every intake batch
+_PRICES = select(PriceRow).where(
+    PriceRow.sku.in_(bindparam("skus", expanding=True)),
+    PriceRow.currency.in_(bindparam("currencies", expanding=True)),
+)
 
 
 @dataclass(frozen=True)
@@ -30,15 +37,20 @@ class DirectOrder:
 class MasterData:
     customers: dict[str, CustomerRow]
     prices: dict[tuple[str, str], PriceRow]  # (sku, currency)
+    docs: dict[str, drafts.CustomerDocs] = field(default_factory=dict)  # filled as needed
+
+    def customer_docs(self, customer: CustomerRow) -> drafts.CustomerDocs:
+        docs = self.docs.get(customer.customer_id)
+        if docs is None:
+            docs = self.docs[customer.customer_id] = drafts.customer_docs(customer)
+        return docs
 
 
 async def load_master_data(session: AsyncSession, orders: list[DirectOrder]) -> MasterData:
     known = await customers.load_customers(session, (o.body.customer_id for o in orders))
     skus = sorted({line.sku for o in orders for line in o.body.lines})
     currencies = sorted({o.currency for o in orders})
-    rows = await session.exec(
-        select(PriceRow).where(PriceRow.sku.in_(skus), PriceRow.currency.in_(currencies))
-    )
+    rows = await session.exec(_PRICES, params={"skus": skus, "currencies": currencies})
     return MasterData(known, {(r.sku, r.currency): r for r in rows.all()})
 
 
@@ -58,5 +70,12 @@ def draft_of(order: DirectOrder, master: MasterData) -> OrderDraft:
     }
     lines = pricelist.price_lines(body.lines, prices, order.currency)
     return drafts.from_request(
-        body, customer, lines, order.currency, order.channel, order.principal, order.correlation_id
+        body,
+        customer,
+        lines,
+        order.currency,
+        order.channel,
+        order.principal,
+        order.correlation_id,
+        master.customer_docs(customer),
     )

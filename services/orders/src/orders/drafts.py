@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from orders.domain.pricing import totals_of
 from orders.intake import OrderDraft
 from orders.schemas import OrderIn
@@ -47,6 +49,28 @@ def from_offer(offer: OfferAccepted, event: Envelope) -> OrderDraft:
     )
 
 
+@dataclass(frozen=True)
+class CustomerDocs:
+    """A customer row's JSON documents as contract models: validated once per customer and
+    batch, shared (read-only) by that customer's drafts."""
+
+    snapshot: CompanySnapshot
+    bill_to: Address | None
+    ship_to: Address | None
+    delivery_contact: Contact | None
+
+
+def customer_docs(customer: CustomerRow) -> CustomerDocs:
+    return CustomerDocs(
+        snapshot=CompanySnapshot.model_validate(customer.snapshot),
+        bill_to=_address(customer.bill_to),
+        ship_to=_address(customer.ship_to),
+        delivery_contact=(
+            Contact.model_validate(customer.delivery_contact) if customer.delivery_contact else None
+        ),
+    )
+
+
 def from_request(
     body: OrderIn,
     customer: CustomerRow,
@@ -55,11 +79,14 @@ def from_request(
     channel: OrderChannel,
     principal: Principal,
     correlation_id: str,
+    docs: CustomerDocs | None = None,
 ) -> OrderDraft:
-    """Addresses and contact not given in the request are the customer's."""
+    """Addresses and contact not given in the request are the customer's (``docs``: the
+    customer's documents already validated)."""
+    docs = docs or customer_docs(customer)
     return OrderDraft(
         channel=channel,
-        customer=CompanySnapshot.model_validate(customer.snapshot),
+        customer=docs.snapshot,
         currency=currency,
         lines=lines,
         totals=totals_of(lines, currency),
@@ -71,16 +98,10 @@ def from_request(
             requested_delivery_date=body.requested_delivery_date,
         ),
         correlation_id=correlation_id,
-        bill_to=body.bill_to.value() if body.bill_to else _address(customer.bill_to),
-        ship_to=body.ship_to.value() if body.ship_to else _address(customer.ship_to),
+        bill_to=body.bill_to.value() if body.bill_to else docs.bill_to,
+        ship_to=body.ship_to.value() if body.ship_to else docs.ship_to,
         delivery_contact=(
-            body.delivery_contact.value()
-            if body.delivery_contact
-            else (
-                Contact.model_validate(customer.delivery_contact)
-                if customer.delivery_contact
-                else None
-            )
+            body.delivery_contact.value() if body.delivery_contact else docs.delivery_contact
         ),
         customer_po_number=body.customer_po_number,
         account_id=customer.account_id,

@@ -3,7 +3,7 @@ in the same transaction as the row)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from orders.tables import OrderRow
 from salesflow.contracts.events.common import (
@@ -27,14 +27,29 @@ from salesflow.contracts.events.orders import (
 )
 
 
-def _common(order: OrderRow, status: OrderStatus, version: int) -> dict[str, Any]:
+class Documents(Protocol):
+    """The order's documents as contract models (an ``OrderDraft`` is one): intake builds its
+    events from these instead of re-validating the JSON it has just dumped into the row."""
+
+    customer: CompanySnapshot
+    lines: list[PricedLine]
+    totals: Totals
+    terms: Terms
+    bill_to: Address | None
+    ship_to: Address | None
+    delivery_contact: Contact | None
+
+
+def _common(
+    order: OrderRow, status: OrderStatus, version: int, docs: Documents | None = None
+) -> dict[str, Any]:
     return {
         "order_id": order.id,
         "order_number": order.order_number,
         "version": version,
         "status": status,
         "channel": OrderChannel(order.channel),
-        "customer": CompanySnapshot.model_validate(order.customer),
+        "customer": docs.customer if docs else CompanySnapshot.model_validate(order.customer),
         "account_id": order.account_id,
         "owner": order.owner,
         "team": order.team,
@@ -53,14 +68,24 @@ def priced_lines(order: OrderRow) -> list[PricedLine]:
     return [PricedLine.model_validate(line) for line in order.lines]
 
 
-def received(order: OrderRow, version: int) -> OrderReceived:
+def received(order: OrderRow, version: int, docs: Documents | None = None) -> OrderReceived:
+    if docs is None:
+        return OrderReceived(
+            **_common(order, OrderStatus.RECEIVED, version),
+            bill_to=_address(order.bill_to),
+            ship_to=_address(order.ship_to),
+            lines=priced_lines(order),
+            totals=Totals.model_validate(order.totals),
+            terms=Terms.model_validate(order.terms),
+            customer_po_number=order.customer_po_number,
+        )
     return OrderReceived(
-        **_common(order, OrderStatus.RECEIVED, version),
-        bill_to=_address(order.bill_to),
-        ship_to=_address(order.ship_to),
-        lines=priced_lines(order),
-        totals=Totals.model_validate(order.totals),
-        terms=Terms.model_validate(order.terms),
+        **_common(order, OrderStatus.RECEIVED, version, docs),
+        bill_to=docs.bill_to,
+        ship_to=docs.ship_to,
+        lines=docs.lines,
+        totals=docs.totals,
+        terms=docs.terms,
         customer_po_number=order.customer_po_number,
     )
 
@@ -82,30 +107,38 @@ def production_lines(lines: list[PricedLine]) -> list[OrderLine]:
     ]
 
 
-def confirmed(order: OrderRow) -> OrderConfirmed:
-    terms = Terms.model_validate(order.terms)
-    bill_to, ship_to = _address(order.bill_to), _address(order.ship_to)
+def confirmed(order: OrderRow, docs: Documents | None = None) -> OrderConfirmed:
+    """``docs`` (intake): the documents as models already, else they are read from the row."""
+    if docs is None:
+        terms, lines, totals = (
+            Terms.model_validate(order.terms),
+            priced_lines(order),
+            Totals.model_validate(order.totals),
+        )
+        bill_to, ship_to = _address(order.bill_to), _address(order.ship_to)
+        contact = Contact.model_validate(order.delivery_contact) if order.delivery_contact else None
+    else:
+        terms, lines, totals = docs.terms, docs.lines, docs.totals
+        bill_to, ship_to, contact = docs.bill_to, docs.ship_to, docs.delivery_contact
     assert bill_to is not None and ship_to is not None  # validation rejects orders without
     return OrderConfirmed(
-        **_common(order, OrderStatus.CONFIRMED, order.version),
+        **_common(order, OrderStatus.CONFIRMED, order.version, docs),
         bill_to=bill_to,
         ship_to=ship_to,
-        delivery_contact=(
-            Contact.model_validate(order.delivery_contact) if order.delivery_contact else None
-        ),
-        lines=production_lines(priced_lines(order)),
+        delivery_contact=contact,
+        lines=production_lines(lines),
         requested_delivery_date=terms.requested_delivery_date,
         incoterms=terms.incoterms,
         incoterms_place=terms.incoterms_place,
         payment_terms=terms.payment_terms,
         customer_po_number=order.customer_po_number,
-        totals=Totals.model_validate(order.totals),
+        totals=totals,
     )
 
 
-def rejected(order: OrderRow) -> OrderRejected:
+def rejected(order: OrderRow, docs: Documents | None = None) -> OrderRejected:
     return OrderRejected(
-        **_common(order, OrderStatus.REJECTED, order.version),
+        **_common(order, OrderStatus.REJECTED, order.version, docs),
         reasons=[RejectionReason.model_validate(r) for r in order.rejection_reasons or []],
     )
 

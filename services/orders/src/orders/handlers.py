@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from orders import customers, drafts
@@ -29,6 +30,12 @@ FULFILMENT_EVENTS = (
 )
 
 
+# built once: one per accepted offer (Core columns, bound parameter, cache key computed once)
+_ORDERS_OF_OFFER = select(
+    OrderRow.__table__.c.offer_version, OrderRow.__table__.c.order_number
+).where(OrderRow.__table__.c.offer_id == bindparam("offer_id"))
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -39,13 +46,7 @@ def make_handlers(clock: Clock = utcnow) -> dict[str, Handler]:
         the inbox drops repeated event ids, the business key drops re-emitted acceptances, and
         the unique constraint on (offer_id, offer_version) stops a concurrent twin."""
         offer: OfferAccepted = ctx.payload()
-        existing = (
-            await ctx.session.exec(
-                select(OrderRow.offer_version, OrderRow.order_number).where(
-                    OrderRow.offer_id == offer.offer_id
-                )
-            )
-        ).all()
+        existing = (await ctx.session.execute(_ORDERS_OF_OFFER, {"offer_id": offer.offer_id})).all()
         if any(version == offer.offer_version for version, _ in existing):
             log.info("offer %s v%s has its order already", offer.offer_id, offer.offer_version)
             return

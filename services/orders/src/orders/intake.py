@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy import insert
 from sqlalchemy.orm import configure_mappers
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from orders import customers, events
@@ -26,7 +26,8 @@ from orders.domain.money import to_minor
 from orders.domain.numbering import format_number, series_of
 from orders.domain.validation import check_order
 from orders.numbers import reserve_numbers
-from orders.tables import OrderRow, StatusChangeRow
+from orders.schemas import StatusChangeOut
+from orders.tables import CustomerRow, OrderRow, StatusChangeRow
 from salesflow.contracts.envelope import Envelope
 from salesflow.contracts.events.common import (
     Address,
@@ -70,17 +71,19 @@ class OrderDraft:
     contract: dict | None = None
     cause: Envelope | None = None  # the event this order comes from
     source: str = "POST /orders"
-    history: list[StatusChangeRow] = field(default_factory=list)
-
-
-def _dump(model: object | None) -> dict | None:
-    return model.model_dump(mode="json") if model is not None else None  # type: ignore[attr-defined]
+    history: list[StatusChangeOut] = field(default_factory=list)
 
 
 async def take_in(
-    session: AsyncSession, settings: Settings, drafts: list[OrderDraft], now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    drafts: list[OrderDraft],
+    now: datetime,
+    *,
+    known: dict[str, CustomerRow] | None = None,
 ) -> list[OrderRow]:
-    """Write the drafts as orders (received, then confirmed or rejected) with their events."""
+    """Write the drafts as orders (received, then confirmed or rejected) with their events.
+    ``known``: the drafts' customer rows if the caller has read them in this transaction."""
     if not drafts:
         return []
     today = now.astimezone(ZoneInfo(settings.order_number_timezone)).date()
@@ -89,7 +92,8 @@ async def take_in(
         if settings.default_credit_limit is not None
         else None
     )
-    known = await customers.load_customers(session, (d.customer.company_id for d in drafts))
+    if known is None:
+        known = await customers.load_customers(session, (d.customer.company_id for d in drafts))
     limits = {cid: customers.credit_limit(row, default_limit) for cid, row in known.items()}
 
     # Numbers first: the counter row's lock serialises every intake of the series until this
@@ -102,6 +106,8 @@ async def take_in(
     )
 
     orders: list[OrderRow] = []
+    rows: list[dict[str, Any]] = []  # the same values for the Core INSERT
+    dumped = _Dumps()
     for draft in drafts:
         cid = draft.customer.company_id
         credit = customers.credit_position(known.get(cid), default_limit, open_value)
@@ -119,14 +125,14 @@ async def take_in(
         if not reasons and credit.limit is not None:  # later orders of this batch see it
             key = (cid, credit.limit.currency)
             open_value[key] = open_value.get(key, credit.open_value) + draft.totals.gross.amount
-        order = OrderRow.model_construct(
+        values = dict(
             id=str(uuid.uuid4()),
             order_number=format_number(series, next(numbers), settings.order_number_digits),
             status=(OrderStatus.REJECTED if reasons else OrderStatus.CONFIRMED).value,
             channel=draft.channel.value,
             customer_id=cid,
             customer_name=draft.customer.name,
-            customer=draft.customer.model_dump(mode="json"),
+            customer=dumped(draft.customer),
             account_id=draft.account_id,
             owner=draft.owner,
             team=draft.team,
@@ -137,9 +143,9 @@ async def take_in(
             totals=draft.totals.model_dump(mode="json"),
             lines=[line.model_dump(mode="json") for line in draft.lines],
             terms=draft.terms.model_dump(mode="json"),
-            bill_to=_dump(draft.bill_to),
-            ship_to=_dump(draft.ship_to),
-            delivery_contact=_dump(draft.delivery_contact),
+            bill_to=dumped(draft.bill_to),
+            ship_to=dumped(draft.ship_to),
+            delivery_contact=dumped(draft.delivery_contact),
             customer_po_number=draft.customer_po_number,
             requested_delivery_date=draft.terms.requested_delivery_date,
             offer_id=draft.offer_id,
@@ -154,63 +160,90 @@ async def take_in(
             version=2,  # 1 = received, 2 = confirmed or rejected
             created_at=now,
             updated_at=now,
+            **_UNSET_ORDER_COLUMNS,
         )
+        rows.append(values)
+        order = OrderRow.model_construct(**values)
         orders.append(order)
 
     # Core inserts (executemany): the ORM's per-object bookkeeping is most of a batch's cost
-    await session.execute(insert(OrderRow.__table__), [_values(o) for o in orders])
-    history: list[StatusChangeRow] = []
+    await session.execute(insert(OrderRow.__table__), rows)
+    history: list[dict[str, Any]] = []
     for draft, order in zip(drafts, orders, strict=True):
-        _record(session, settings, draft, order, now)
-        history += draft.history
-    await session.execute(
-        insert(StatusChangeRow.__table__), [_values(h, skip=("id",)) for h in history]
-    )
+        history += _record(session, settings, draft, order, now)
+    await session.execute(insert(StatusChangeRow.__table__), history)
     return orders
 
 
-def _values(row: SQLModel, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {c.name: getattr(row, c.name) for c in row.__table__.columns if c.name not in skip}
+# columns intake leaves empty: given explicitly, so every row of the INSERT has the same keys
+_UNSET_ORDER_COLUMNS: dict[str, Any] = dict.fromkeys(
+    ("cancel_reason", "cancelled_by", "fulfillment_id", "dispatched_at", "completed_at")
+)
+
+
+class _Dumps:
+    """JSON dumps of contract models, once per model object: a batch's orders of one customer
+    share its snapshot and addresses (``MasterData.customer_docs``)."""
+
+    def __init__(self) -> None:
+        self._done: dict[int, tuple[object, dict]] = {}
+
+    def __call__(self, model: BaseModel | None) -> dict | None:
+        if model is None:
+            return None
+        hit = self._done.get(id(model))
+        if hit is None or hit[0] is not model:
+            hit = self._done[id(model)] = (model, model.model_dump(mode="json"))
+        return hit[1]
 
 
 def _record(
     session: AsyncSession, settings: Settings, draft: OrderDraft, order: OrderRow, now: datetime
-) -> None:
-    """Events of a new order (in the outbox) and its history rows (in ``draft.history``)."""
+) -> list[dict[str, Any]]:
+    """Events of a new order (in the outbox) and its history rows (in ``draft.history``, and
+    returned as values for the Core INSERT)."""
     actor = draft.created_by
     received_event = emit(
         session,
         settings,
         "order.received.v1",
         order.id,
-        events.received(order, version=1),
+        events.received(order, version=1, docs=draft),
         cause=draft.cause,
         correlation_id=draft.correlation_id,
     )
     if order.status == OrderStatus.CONFIRMED:
-        final_type, payload = "order.confirmed.v1", events.confirmed(order)
+        final_type, payload = "order.confirmed.v1", events.confirmed(order, draft)
         note = None
     else:
-        final_type, payload = "order.rejected.v1", events.rejected(order)
+        final_type, payload = "order.rejected.v1", events.rejected(order, draft)
         note = "; ".join(r["message"] for r in order.rejection_reasons or [])
     final_event = emit(session, settings, final_type, order.id, payload, cause=received_event)
-    draft.history = [
-        StatusChangeRow.model_construct(
-            order_id=order.id,
-            status=OrderStatus.RECEIVED.value,
-            at=now,
-            source=draft.source,
-            event_id=received_event.id,
-            actor=actor,
-        ),
-        StatusChangeRow.model_construct(
-            order_id=order.id,
-            status=order.status,
-            previous_status=OrderStatus.RECEIVED.value,
-            at=now,
-            source="validation",
-            event_id=final_event.id,
-            actor=actor,
-            note=note,
-        ),
+    changes: list[dict[str, Any]] = [
+        {
+            "order_id": order.id,
+            "status": OrderStatus.RECEIVED.value,
+            "previous_status": None,
+            "at": now,
+            "source": draft.source,
+            "event_id": received_event.id,
+            "actor": actor,
+            "note": None,
+        },
+        {
+            "order_id": order.id,
+            "status": order.status,
+            "previous_status": OrderStatus.RECEIVED.value,
+            "at": now,
+            "source": "validation",
+            "event_id": final_event.id,
+            "actor": actor,
+            "note": note,
+        },
     ]
+    # the answer's history: the response model right away (no ORM instances to build)
+    draft.history = [
+        StatusChangeOut(**{k: v for k, v in change.items() if k != "order_id"})
+        for change in changes
+    ]
+    return changes

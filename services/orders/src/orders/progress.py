@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +23,25 @@ from salesflow.messaging.handlers import HandlerContext, PermanentError, emit
 from salesflow.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+# Statements of the fulfilment events' fast path, built once: Core on table columns (no ORM
+# compile or result machinery) and with bound parameters, so SQLAlchemy neither rebuilds them
+# nor recomputes their cache keys for each of the events (one per shipment step of every order).
+_ORDERS = OrderRow.__table__
+_ORDER_STATE = (
+    select(
+        _ORDERS.c.order_number,
+        _ORDERS.c.status,
+        _ORDERS.c.version,
+        _ORDERS.c.fulfillment_id,
+        _ORDERS.c.dispatched_at,
+    )
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .with_for_update()
+)
+# the SET clause is whatever the parameters name besides ``target_id``
+_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("target_id"))
+_INSERT_CHANGE = insert(StatusChangeRow.__table__)
 
 
 class CancelRefused(Exception):
@@ -119,19 +138,7 @@ async def on_fulfilment_event(ctx: HandlerContext, now: datetime) -> None:
     ):
         await _complete(ctx, payload, now)
         return
-    state = (
-        await ctx.session.execute(
-            select(
-                OrderRow.order_number,
-                OrderRow.status,
-                OrderRow.version,
-                OrderRow.fulfillment_id,
-                OrderRow.dispatched_at,
-            )
-            .where(OrderRow.id == payload.order_id)
-            .with_for_update()
-        )
-    ).first()
+    state = (await ctx.session.execute(_ORDER_STATE, {"order_id": payload.order_id})).first()
     if state is None:
         raise _unknown(event, payload.order_id)
     changes: dict[str, object] = {}
@@ -151,13 +158,10 @@ async def on_fulfilment_event(ctx: HandlerContext, now: datetime) -> None:
         log.warning("order %s was cancelled but %s arrived", state.order_number, event.type)
         history = {"status": state.status, "note": _DISPATCHED_AFTER_CANCEL}
     if changes:
-        await ctx.session.execute(
-            update(OrderRow.__table__).where(OrderRow.__table__.c.id == payload.order_id),
-            changes,
-        )
+        await ctx.session.execute(_UPDATE_ORDER, {"target_id": payload.order_id, **changes})
     if history is not None:
         await ctx.session.execute(
-            insert(StatusChangeRow.__table__),
+            _INSERT_CHANGE,
             {
                 "order_id": payload.order_id,
                 "previous_status": state.status,

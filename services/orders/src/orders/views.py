@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orders.domain.money import from_minor
+from orders.events import Documents
 from orders.schemas import (
     ContractOut,
     OrderDetail,
@@ -56,19 +57,53 @@ def _contract(row: OrderRow) -> ContractOut | None:
     )
 
 
-def order_detail(row: OrderRow, history: list[StatusChangeRow]) -> OrderDetail:
+def _change_out(change: StatusChangeRow | StatusChangeOut) -> StatusChangeOut:
+    if isinstance(change, StatusChangeOut):  # intake builds its history as answers already
+        return change
+    return StatusChangeOut(
+        status=change.status,
+        previous_status=change.previous_status,
+        at=change.at,
+        source=change.source,
+        event_id=change.event_id,
+        actor=change.actor,
+        note=change.note,
+    )
+
+
+def order_detail(
+    row: OrderRow,
+    history: list[StatusChangeRow] | list[StatusChangeOut],
+    docs: Documents | None = None,
+) -> OrderDetail:
+    """``docs`` (intake): the documents as models already, so they are not validated again."""
+    documents = (
+        {
+            "customer": docs.customer,
+            "bill_to": docs.bill_to,
+            "ship_to": docs.ship_to,
+            "delivery_contact": docs.delivery_contact,
+            "terms": docs.terms,
+            "lines": docs.lines,
+            "totals": docs.totals,
+        }
+        if docs is not None
+        else {
+            "customer": row.customer,
+            "bill_to": row.bill_to,
+            "ship_to": row.ship_to,
+            "delivery_contact": row.delivery_contact,
+            "terms": row.terms,
+            "lines": row.lines,
+            "totals": row.totals,
+        }
+    )
     return OrderDetail(
         **_summary(row),
-        customer=row.customer,
+        **documents,
         account_id=row.account_id,
         created_by=row.created_by,
-        bill_to=row.bill_to,
-        ship_to=row.ship_to,
-        delivery_contact=row.delivery_contact,
         customer_po_number=row.customer_po_number,
-        terms=row.terms,
-        lines=row.lines,
-        totals=row.totals,
         rejection_reasons=[ReasonOut(**r) for r in row.rejection_reasons or []],
         cancel_reason=row.cancel_reason,
         cancelled_by=row.cancelled_by,
@@ -76,16 +111,5 @@ def order_detail(row: OrderRow, history: list[StatusChangeRow]) -> OrderDetail:
         dispatched_at=row.dispatched_at,
         completed_at=row.completed_at,
         contract=_contract(row),
-        history=[
-            StatusChangeOut(
-                status=h.status,
-                previous_status=h.previous_status,
-                at=h.at,
-                source=h.source,
-                event_id=h.event_id,
-                actor=h.actor,
-                note=h.note,
-            )
-            for h in history
-        ],
+        history=[_change_out(h) for h in history],
     )

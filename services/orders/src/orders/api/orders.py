@@ -78,7 +78,7 @@ async def place_order(
     async def create(session: AsyncSession) -> tuple[int, OrderDetail]:
         draft = draft_of(order, await load_master_data(session, [order]))
         [row] = await take_in(session, settings, [draft], request.app.state.clock())
-        return 201, order_detail(row, draft.history)
+        return 201, order_detail(row, draft.history, draft)
 
     return await run_idempotent(request.app.state.db, request, principal.sub, body, create)
 
