@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from salesflow import auth
 from salesflow.api.errors import Problem
 from salesflow.auth import verify
 from salesflow.settings import ServiceSettings
@@ -81,6 +82,35 @@ def test_rs256_tokens_verified_against_the_jwks(identity_provider) -> None:
             ),
             settings,
         )
+
+
+def test_a_verified_token_is_reused_only_while_valid_and_for_the_same_keys(monkeypatch) -> None:
+    settings = ServiceSettings()
+    exp = int(time.time()) + 60
+    token = jwt.encode(
+        {"sub": "dora", "roles": ["analyst"], "aud": "salesflow", "exp": exp},
+        settings.jwt_secret,
+        algorithm="HS256",
+    )
+    decoded: list[str] = []
+    decode = auth._decode
+
+    def counting(token: str, settings: ServiceSettings):
+        decoded.append(token)
+        return decode(token, settings)
+
+    monkeypatch.setattr(auth, "_decode", counting)
+    assert verify(token, settings).sub == "dora"
+    assert verify(token, settings).roles == {"analyst"}
+    assert len(decoded) == 1  # the second answer came from the cache
+    # a service with another secret does not accept it, whatever another one cached
+    with pytest.raises(Problem) as foreign:
+        verify(token, ServiceSettings(jwt_secret="another-secret-of-at-least-32-bytes!!"))
+    assert foreign.value.status == 401
+    # once past its exp, the cached principal is not handed out: the token is decoded again
+    monkeypatch.setattr(auth.time, "time", lambda: exp + 1.0)
+    assert verify(token, settings).sub == "dora"  # PyJWT's own clock: still valid here
+    assert decoded.count(token) == 3
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

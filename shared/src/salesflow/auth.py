@@ -87,7 +87,35 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
 
 
+_VERIFIED: dict[tuple[str, ...], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 4096
+
+
 def verify(token: str, settings: ServiceSettings) -> Principal:
+    """The token's principal. A token verified before (same keys, audience) is answered from a
+    small cache until it expires: clients send the same token with every request, and decoding
+    it again costs more than many a request's own work."""
+    cache_key = (
+        token,
+        settings.jwks_url or settings.jwt_secret,
+        settings.jwt_audience,
+        *settings.jwt_algorithms,
+    )
+    hit = _VERIFIED.get(cache_key)
+    if hit is not None:
+        principal, expires = hit
+        if time.time() < expires:
+            return principal
+        del _VERIFIED[cache_key]
+    principal, expires = _decode(token, settings)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        del _VERIFIED[next(iter(_VERIFIED))]  # the oldest entry
+    _VERIFIED[cache_key] = (principal, expires)
+    return principal
+
+
+def _decode(token: str, settings: ServiceSettings) -> tuple[Principal, float]:
+    """Verify signature and claims; the principal and the time until which it may be reused."""
     try:
         if settings.jwks_url:
             key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
@@ -114,7 +142,9 @@ def verify(token: str, settings: ServiceSettings) -> Principal:
     team = claims.get("team")
     if not isinstance(sub, str) or (team is not None and not isinstance(team, str)):
         raise _unauthorized("claims 'sub' and 'team' must be strings")
-    return Principal(sub=sub, roles=frozenset(roles), team=team)
+    # reuse only within the leeway-free lifetime: a cached token must expire no later than one
+    # decoded afresh would
+    return Principal(sub=sub, roles=frozenset(roles), team=team), float(claims["exp"])
 
 
 def _unauthorized(detail: str) -> Problem:

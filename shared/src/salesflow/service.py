@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -117,11 +118,21 @@ async def _start_messaging(spec: ServiceSpec, ctx: ServiceContext) -> None:
     ctx.messaging_ready = True
 
 
+def _freeze_startup_heap() -> None:
+    """Move what start-up built (modules, models, metadata: nearly all of the heap) out of the
+    garbage collector's sight, so that its full passes under load walk only what requests and
+    events allocate. Once per process: objects frozen are never collected."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     configure_logging(spec.name, settings.log_level, settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _freeze_startup_heap()
         ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
         app.state.ctx = ctx
         app.state.db = ctx.db
