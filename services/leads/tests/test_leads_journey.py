@@ -259,6 +259,46 @@ async def test_batch_touchpoints_report_per_item(client: httpx.AsyncClient, outb
     assert rep.status_code == 403
 
 
+async def test_one_batch_creates_rescores_and_qualifies_a_lead(
+    client: httpx.AsyncClient, outbox: Any
+) -> None:
+    """One transaction: the lead is created (ORM), rescored (Core UPDATE), then crosses the MQL
+    threshold (the ORM row, refreshed from what the Core UPDATE wrote): versions stay in step."""
+    company_id = await setup(client)
+    base = {"channel": "web", "occurred_at": NOW.isoformat(), "company_id": company_id}
+    kinds = ["whitepaper_download", "page_visit", "page_visit", "demo_request"]
+    batch = {"items": [{**base, "kind": kind} for kind in kinds]}
+    resp = await client.post("/touchpoints", json=batch, headers=MARKETING)
+    assert resp.status_code == 200, resp.text
+    results = [item["result"] for item in resp.json()["items"]]
+    assert [(r["lead_status"], r["score"]) for r in results] == [
+        ("unqualified", "45.00"),
+        ("unqualified", "46.00"),
+        ("unqualified", "47.00"),
+        ("mql", "77.00"),
+    ]
+    lead_id = results[0]["lead_id"]
+    assert results[0]["lead_created"] and {r["lead_id"] for r in results} == {lead_id}
+
+    events = await outbox()
+    assert [(e[0], e[3]["version"], e[3]["score"]) for e in events] == [
+        ("lead.created.v1", 1, "45.00"),
+        ("lead.scored.v1", 2, "46.00"),
+        ("lead.scored.v1", 3, "47.00"),
+        ("lead.scored.v1", 4, "77.00"),
+        ("lead.mql.v1", 5, "77.00"),
+        ("lead.assigned.v1", 6, "77.00"),
+    ]
+    assert [e[3].get("previous_score") for e in events[1:4]] == ["45.00", "46.00", "47.00"]
+    assert [e[3]["touchpoint_id"] for e in events[1:4]] == [r["touchpoint_id"] for r in results[1:]]
+    detail = (await client.get(f"/leads/{lead_id}", headers=MARKETING)).json()
+    assert (detail["version"], detail["status"], detail["score"]) == (6, "mql", "77.00")
+    assert detail["score_breakdown"]["engagement"] == "47.00"
+    assert len(detail["touchpoints"]) == 4
+    company = (await client.get(f"/companies/{company_id}", headers=MARKETING)).json()
+    assert company["status"] == "lead"
+
+
 async def test_manager_reassigns_and_rep_disqualifies_with_recycling(
     client: httpx.AsyncClient, outbox: Any
 ) -> None:

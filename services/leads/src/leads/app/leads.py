@@ -8,8 +8,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +39,76 @@ from salesflow.contracts.events.common import Contact, NeedsAnalysis
 from salesflow.contracts.events.leads import LeadStatus
 from salesflow.contracts.types import Money
 from salesflow.settings import ServiceSettings
+
+LEADS = LeadRow.__table__  # type: ignore[attr-defined]
+COMPANIES = CompanyRow.__table__  # type: ignore[attr-defined]
+TOUCHPOINTS = TouchpointRow.__table__  # type: ignore[attr-defined]
+
+# Built once: the touchpoint path runs them on every request (Core: no ORM rows to hydrate).
+_TOUCHES = core_select(TOUCHPOINTS.c.kind, TOUCHPOINTS.c.occurred_at).where(
+    TOUCHPOINTS.c.company_id == bindparam("company")
+)
+_TOUCHES_SINCE = _TOUCHES.where(TOUCHPOINTS.c.occurred_at >= bindparam("since"))
+# what rescoring and the lead's events read of an open lead
+_OPEN_LEAD = core_select(
+    *(
+        LEADS.c[name]
+        for name in (
+            "id",
+            "status",
+            "version",
+            "owner",
+            "team",
+            "source_channel",
+            "source_campaign",
+            "score",
+            "scoring_model_version",
+            "engagement_since",
+            "existing_customer",
+            "account_id",
+            "correlation_id",
+        )
+    )
+).where(LEADS.c.open_company_id == bindparam("company"))
+_WRITE_SCORE = (
+    update(LEADS)
+    .where(LEADS.c.id == bindparam("lead"))
+    .values(
+        score=bindparam("new_score", type_=LEADS.c.score.type),
+        fit_score=bindparam("new_fit", type_=LEADS.c.fit_score.type),
+        engagement_score=bindparam("new_engagement", type_=LEADS.c.engagement_score.type),
+        score_breakdown=bindparam("new_breakdown", type_=LEADS.c.score_breakdown.type),
+        scoring_model_version=bindparam("new_model_version"),
+        scored_at=bindparam("new_scored_at", type_=LEADS.c.scored_at.type),
+        version=bindparam("new_version"),
+        updated_at=bindparam("now", type_=LEADS.c.updated_at.type),
+    )
+)
+_MARK_COMPANY_LEAD = (
+    update(COMPANIES)
+    .where(COMPANIES.c.id == bindparam("company"))
+    .values(
+        status=CompanyStatus.LEAD.value,
+        updated_at=bindparam("now", type_=COMPANIES.c.updated_at.type),
+    )
+)
+
+
+_CONNECTION = "leads_core_connection"
+
+
+async def core(session: AsyncSession, stmt: Any, params: dict[str, Any]) -> Any:
+    """Run a Core statement on the session's connection: none of the ORM session's per-statement
+    work (and, like any Core statement, no autoflush). The connection is looked up once per
+    transaction (each lookup is a greenlet switch)."""
+    transaction = session.sync_session.get_transaction()
+    known = session.sync_session.info.get(_CONNECTION)
+    if transaction is not None and known is not None and known[0] is transaction:
+        conn = known[1]
+    else:
+        conn = await session.connection()
+        session.sync_session.info[_CONNECTION] = (session.sync_session.get_transaction(), conn)
+    return await conn.execute(stmt, params)
 
 
 def visible_leads(stmt, principal: Principal):  # type: ignore[no-untyped-def]
@@ -73,9 +146,10 @@ def _require_owner_or_team(lead: LeadRow, principal: Principal) -> None:
     raise Problem(403, "only the lead's owner or a manager of its team may do this")
 
 
-async def open_lead(session: AsyncSession, company_id: int) -> LeadRow | None:
-    stmt = select(LeadRow).where(LeadRow.open_company_id == company_id)
-    return (await session.exec(stmt)).first()
+async def open_lead(session: AsyncSession, company_id: int) -> Any | None:
+    """The company's open lead as a Core row of the columns rescoring reads (see
+    ``rescore_open``), or None. Not the ORM row: most touchpoints only rescore it."""
+    return (await core(session, _OPEN_LEAD, {"company": company_id})).first()
 
 
 def _bump(lead: LeadRow, now: datetime) -> None:
@@ -103,12 +177,13 @@ async def _breakdown(  # type: ignore[no-untyped-def]
     many leads at once (those before ``engagement_since`` are left out here)."""
     model = await configs.scoring_model(session)
     if touches is None:
-        stmt = select(TouchpointRow.kind, TouchpointRow.occurred_at).where(
-            TouchpointRow.company_id == company.id
-        )
-        if lead.engagement_since is not None:
-            stmt = stmt.where(TouchpointRow.occurred_at >= lead.engagement_since)
-        touches = (await session.execute(stmt)).all()
+        # Core: no autoflush; touchpoints are written with Core statements, never left pending
+        if lead.engagement_since is None:
+            params: dict[str, Any] = {"company": company.id}
+            touches = (await core(session, _TOUCHES, params)).all()
+        else:
+            params = {"company": company.id, "since": lead.engagement_since}
+            touches = (await core(session, _TOUCHES_SINCE, params)).all()
     elif lead.engagement_since is not None:
         since = lead.engagement_since
         touches = [t for t in touches if t.occurred_at >= since]
@@ -118,13 +193,16 @@ async def _breakdown(  # type: ignore[no-untyped-def]
 async def create_lead(
     session: AsyncSession,
     settings: ServiceSettings,
-    company: CompanyRow,
-    touchpoint: TouchpointRow,
+    company: Any,
+    touchpoint: Any,
     now: datetime,
+    lead_id: str | None = None,
 ) -> LeadRow:
-    """A company showed defined interest: a new unqualified lead (⇒ lead.created)."""
+    """A company showed defined interest: a new unqualified lead (⇒ lead.created).
+    ``company`` and ``touchpoint``: their columns as attributes (ORM or Core rows); ``lead_id``
+    when the caller already wrote it into the touchpoint."""
     lead = LeadRow(
-        id=str(uuid.uuid4()),
+        id=lead_id or str(uuid.uuid4()),
         company_id=company.id,  # type: ignore[arg-type]
         open_company_id=company.id,
         contact_id=touchpoint.contact_id,
@@ -144,9 +222,8 @@ async def create_lead(
     model, b = await _breakdown(session, lead, company, now)
     _apply(lead, b)
     if company.status != CompanyStatus.CUSTOMER:
-        company.status = CompanyStatus.LEAD.value
-        company.updated_at = now
-        session.add(company)
+        # Core: the company may be a Core row; nothing later in the request reads its status
+        await core(session, _MARK_COMPANY_LEAD, {"company": company.id, "now": now})
     emit_lead(
         session,
         settings,
@@ -203,14 +280,34 @@ async def rescore(
     """Recompute the score (⇒ lead.scored when it moved by at least ``min_delta``, or the model
     changed), then MQL and routing when the threshold is reached. True if the score changed."""
     model, b = await _breakdown(session, lead, company, now, touches)
-    previous = lead.score
-    model_changed = b.model_version != lead.scoring_model_version
-    moved = abs(b.total - previous) >= max(min_delta, Decimal("0.01"))
-    if not moved and not model_changed:
+    if not _worth_writing(lead, b, min_delta):
         return False
+    previous = lead.score
     _apply(lead, b)
     _bump(lead, now)
     session.add(lead)
+    _emit_scored(session, settings, lead, company, previous, b, trigger, touchpoint_id)
+    if crosses_mql(lead.status, lead.score, model.mql_threshold):
+        await make_mql(session, settings, lead, company, model.mql_threshold, model.version, now)
+    return True
+
+
+def _worth_writing(lead: Any, b: Breakdown, min_delta: Decimal = Decimal(0)) -> bool:
+    """The score moved by at least ``min_delta`` (and a cent), or another model scored it."""
+    model_changed = b.model_version != lead.scoring_model_version
+    return model_changed or abs(b.total - lead.score) >= max(min_delta, Decimal("0.01"))
+
+
+def _emit_scored(  # type: ignore[no-untyped-def]
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead,
+    company,
+    previous: Decimal,
+    b: Breakdown,
+    trigger: str,
+    touchpoint_id: str | None,
+) -> None:
     emit_lead(
         session,
         settings,
@@ -224,9 +321,53 @@ async def rescore(
         trigger=trigger,
         touchpoint_id=touchpoint_id,
     )
-    if crosses_mql(lead.status, lead.score, model.mql_threshold):
-        await make_mql(session, settings, lead, company, model.mql_threshold, model.version, now)
-    return True
+
+
+async def rescore_open(
+    session: AsyncSession,
+    settings: ServiceSettings,
+    lead: Any,
+    company: Any,
+    now: datetime,
+    *,
+    trigger: str,
+    touchpoint_id: str | None = None,
+) -> tuple[str, Decimal]:
+    """``rescore`` for a lead read by ``open_lead`` (a Core row): the new score is written with
+    one UPDATE of the columns ``rescore`` changes, and lead.scored is staged from the values
+    written. A score that reaches the MQL threshold goes through ``rescore`` on the ORM row
+    (MQL, routing). Returns the lead's status and score afterwards."""
+    model, b = await _breakdown(session, lead, company, now)
+    if not _worth_writing(lead, b):
+        return lead.status, lead.score
+    if crosses_mql(lead.status, b.total, model.mql_threshold):
+        # refreshed: an earlier item of a batch may have left this lead in the identity map
+        row = await session.get(LeadRow, lead.id, populate_existing=True)
+        assert row is not None
+        # same ``now`` and the same rows read: the same breakdown as above
+        await rescore(
+            session, settings, row, company, now, trigger=trigger, touchpoint_id=touchpoint_id
+        )
+        return row.status, row.score
+    written = SimpleNamespace(**lead._mapping)
+    written.score, written.version, written.updated_at = b.total, lead.version + 1, now
+    await core(
+        session,
+        _WRITE_SCORE,
+        {
+            "lead": lead.id,
+            "new_score": b.total,
+            "new_fit": b.fit,
+            "new_engagement": b.engagement,
+            "new_breakdown": b.to_dict(),
+            "new_model_version": b.model_version,
+            "new_scored_at": b.computed_at,
+            "new_version": written.version,
+            "now": now,
+        },
+    )
+    _emit_scored(session, settings, written, company, lead.score, b, trigger, touchpoint_id)
+    return lead.status, b.total
 
 
 async def make_mql(

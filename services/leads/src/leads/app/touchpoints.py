@@ -6,7 +6,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
+from sqlalchemy import bindparam, insert
+from sqlalchemy import select as core_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +22,15 @@ from leads.schemas.leads import TouchpointIn, TouchpointResult
 from leads.tables import CompanyRow, ContactRow, LeadRow, TouchpointRow
 from salesflow.settings import ServiceSettings
 
+COMPANIES = CompanyRow.__table__  # type: ignore[attr-defined]
+TOUCHPOINTS = TouchpointRow.__table__  # type: ignore[attr-defined]
+
+# Built once; Core: the company is only read (columns as attributes), the touchpoint only written
+_COMPANY_FOR_UPDATE = (
+    core_select(COMPANIES).where(COMPANIES.c.id == bindparam("company")).with_for_update()
+)
+_INSERT_TOUCHPOINT = insert(TOUCHPOINTS)
+
 
 class TouchpointRejected(Exception):
     """The touchpoint cannot be recorded (e.g. an unknown company without details to create it)."""
@@ -25,7 +38,7 @@ class TouchpointRejected(Exception):
 
 @dataclass
 class _Resolved:
-    company: CompanyRow
+    company: Any  # a Core row of leads_companies, or the ORM row of a company created here
     created: bool
     contact: ContactRow | None
 
@@ -35,10 +48,14 @@ async def _company_by_domain(session: AsyncSession, domain: str) -> CompanyRow |
     return (await session.exec(stmt)).first()
 
 
+async def _company_for_update(session: AsyncSession, company_id: int) -> Any | None:
+    return (await lead_cases.core(session, _COMPANY_FOR_UPDATE, {"company": company_id})).first()
+
+
 async def _resolve(session: AsyncSession, body: TouchpointIn, now: datetime) -> _Resolved:
     company: CompanyRow | None = None
     if body.company_id is not None:
-        company = await session.get(CompanyRow, body.company_id, with_for_update=True)
+        company = await _company_for_update(session, body.company_id)
         if company is None:
             raise TouchpointRejected(f"unknown company_id {body.company_id}")
     contact = None
@@ -47,7 +64,7 @@ async def _resolve(session: AsyncSession, body: TouchpointIn, now: datetime) -> 
             await session.exec(select(ContactRow).where(ContactRow.email_key == body.email.lower()))
         ).first()
         if contact is not None and company is None:
-            company = await session.get(CompanyRow, contact.company_id, with_for_update=True)
+            company = await _company_for_update(session, contact.company_id)
     if company is None:
         for candidate in (
             domain_of(body.domain) if body.domain else None,
@@ -151,11 +168,14 @@ async def record(
     if found.created:  # a new suspect in the universe, counted like an import of one
         emit_company_created(session, settings, company, "touchpoint")
     # the open lead first: a touchpoint inserted with its lead needs no second write
-    lead = await lead_cases.open_lead(session, company.id)  # type: ignore[arg-type]
-    touchpoint = TouchpointRow(
+    lead = await lead_cases.open_lead(session, company.id)
+    creates_lead = lead is None and (await configs.interest(session)).shows_interest(
+        body.kind, body.channel
+    )
+    touchpoint = SimpleNamespace(
         id=str(uuid.uuid4()),
-        company_id=company.id,  # type: ignore[arg-type]
-        lead_id=lead.id if lead is not None else None,
+        company_id=company.id,
+        lead_id=lead.id if lead is not None else (str(uuid.uuid4()) if creates_lead else None),
         contact_id=found.contact.id if found.contact else None,
         channel=body.channel,
         kind=body.kind,
@@ -163,30 +183,31 @@ async def record(
         campaign=body.campaign,
         external_id=body.external_id,
         existing_customer=company.account_id is not None,
+        created_interest=creates_lead,
         received_at=now,
         received_by=received_by,
     )
-    session.add(touchpoint)
-    lead_created = False
-    if lead is None and (await configs.interest(session)).shows_interest(body.kind, body.channel):
-        touchpoint.created_interest = True
-        lead = await lead_cases.create_lead(session, settings, company, touchpoint, now)
-        lead_created = True
+    # written before scoring, which counts it
+    await lead_cases.core(session, _INSERT_TOUCHPOINT, vars(touchpoint))
+    lead_status, score = None, None
+    if creates_lead:
+        created = await lead_cases.create_lead(
+            session, settings, company, touchpoint, now, lead_id=touchpoint.lead_id
+        )
+        lead_status, score = created.status, created.score
     elif lead is not None:
-        await lead_cases.rescore(
+        lead_status, score = await lead_cases.rescore_open(
             session, settings, lead, company, now, trigger="touchpoint", touchpoint_id=touchpoint.id
         )
-    if lead is not None and touchpoint.lead_id != lead.id:
-        touchpoint.lead_id = lead.id
     return TouchpointResult(
         touchpoint_id=touchpoint.id,
-        company_id=company.id,  # type: ignore[arg-type]
+        company_id=company.id,
         company_created=found.created,
         contact_id=touchpoint.contact_id,
-        lead_id=lead.id if lead else None,
-        lead_created=lead_created,
-        lead_status=lead.status if lead else None,  # type: ignore[arg-type]
-        score=lead.score if lead else None,
+        lead_id=touchpoint.lead_id,
+        lead_created=creates_lead,
+        lead_status=lead_status,  # type: ignore[arg-type]
+        score=score,
         existing_customer=touchpoint.existing_customer,
         duplicate=False,
     )
