@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     # at the price of up to this delay for the first event after a quiet spell.
     kafka_fetch_idle_wait_ms: int = 250
     consumer_idle_after_s: float = 2.0
+    # In a lull (consumer_lull_after_s without records) fetches wait kafka_fetch_lull_wait_ms:
+    # fewer empty fetches between the bursts of a loaded system.
+    kafka_fetch_lull_wait_ms: int = 40
+    consumer_lull_after_s: float = 0.02
     topic_prefix: str = ""  # isolates tests (and tenants) sharing one broker
 
     relay_enabled: bool = True

@@ -142,7 +142,9 @@ class RecordIndexer:
                 backoff = 0.2
                 pacer = FetchPacer(consumer, self.settings)
                 while not self._stopping:
-                    batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+                    batches = await consumer.getmany(
+                        timeout_ms=pacer.poll_timeout_ms, max_records=1000
+                    )
                     pacer.observe(bool(batches))
                     for tp, records in batches.items():
                         await self._index(consumer, tp, records)

@@ -117,7 +117,8 @@ class Consumer:
                 pacer = FetchPacer(consumer, self.settings)
                 while not self._stopping:
                     batches = await consumer.getmany(
-                        timeout_ms=200, max_records=self.settings.consumer_batch_size
+                        timeout_ms=pacer.poll_timeout_ms,
+                        max_records=self.settings.consumer_batch_size,
                     )
                     pacer.observe(bool(batches))
                     await self._process(consumer, batches)
