@@ -80,8 +80,16 @@ def _run_init(port: int, sock: Path) -> subprocess.CompletedProcess:
         "PGPORT": str(port),
         **{f"{s.upper()}_DB_PASSWORD": f"pw-{s}" for s in registry.SERVICES},
     }
+    # a copy beside the cluster, run from there: the postgres user may not be able to read
+    # the checkout
+    scripts = sock.parent / "initdb.d"
+    if not scripts.exists():
+        shutil.copytree(DEPLOY / "postgres", scripts)
+        for path in [scripts, *scripts.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
     return subprocess.run(
-        [RUNUSER, "-u", "postgres", "--", "bash", str(DEPLOY / "postgres/10-salesflow.sh")],
+        [RUNUSER, "-u", "postgres", "--", "bash", str(scripts / "10-salesflow.sh")],
+        cwd=scripts,
         env=env,
         capture_output=True,
         text=True,
