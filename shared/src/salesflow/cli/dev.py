@@ -22,6 +22,9 @@ console = Console()
 EMBEDDED_SERVICE_ENV = {
     "SALESFLOW_KAFKA_SESSION_TIMEOUT_MS": "4000",
     "SALESFLOW_KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+    # longer fetch waits in the lulls between bursts: the embedded broker works for every
+    # empty fetch (see FetchPacer)
+    "SALESFLOW_KAFKA_FETCH_LULL_WAIT_MS": "40",
 }
 
 
