@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from orders.config import Settings
 from orders.main import SPEC, create_app
-from salesflow.api.idempotency import STALE_AFTER
+from salesflow.api.idempotency import STALE_AFTER, fingerprint
 from salesflow.messaging.tables import IdempotencyRow
 from salesflow.testing.helpers import bearer, running
 from salesflow.testing.plugin import migrate
@@ -258,14 +258,12 @@ async def test_concurrent_duplicates_give_one_order(client) -> None:
     assert len(await outbox(client.app.state.db, "order.received.v1")) == 1
 
 
-async def test_twin_of_a_request_in_progress_gets_409(client) -> None:
-    """A request in progress holds its key (an uncompleted row); its twin is refused."""
+async def _reserve(client, key: str, body: dict, created_at: datetime) -> None:
+    """An uncompleted reservation of ``key`` for ``body``, as a request in progress leaves it."""
     from starlette.requests import Request
 
-    from orders.batching import request_fingerprint
     from orders.schemas import OrderIn
 
-    body = order()
     request = Request(
         {"type": "http", "method": "POST", "path": "/orders", "headers": [], "query_string": b""}
     )
@@ -273,12 +271,18 @@ async def test_twin_of_a_request_in_progress_gets_409(client) -> None:
         session.add(
             IdempotencyRow(
                 principal="desk",
-                key="k-6",
+                key=key,
                 route="/orders",
-                request_hash=request_fingerprint(request, OrderIn.model_validate(body)),
-                created_at=datetime.now(UTC),
+                request_hash=fingerprint(request, OrderIn.model_validate(body)),
+                created_at=created_at,
             )
         )
+
+
+async def test_twin_of_a_request_in_progress_gets_409(client) -> None:
+    """A request in progress holds its key (an uncompleted row); its twin is refused."""
+    body = order()
+    await _reserve(client, "k-6", body, datetime.now(UTC))
     resp = await client.post("/orders", json=body, headers={**DESK, "Idempotency-Key": "k-6"})
     assert resp.status_code == 409, resp.text
     assert resp.headers["content-type"] == "application/problem+json"
@@ -288,25 +292,8 @@ async def test_twin_of_a_request_in_progress_gets_409(client) -> None:
 async def test_stale_reservation_of_a_crashed_request_is_taken_over(client) -> None:
     """A reservation left by a request that died long ago is taken over: the order is made and
     its answer kept under the key (group commit: an UPDATE of the row it read)."""
-    from starlette.requests import Request
-
-    from orders.batching import request_fingerprint
-    from orders.schemas import OrderIn
-
     body = order()
-    request = Request(
-        {"type": "http", "method": "POST", "path": "/orders", "headers": [], "query_string": b""}
-    )
-    async with client.app.state.db.session() as session, session.begin():
-        session.add(
-            IdempotencyRow(
-                principal="desk",
-                key="k-7",
-                route="/orders",
-                request_hash=request_fingerprint(request, OrderIn.model_validate(body)),
-                created_at=datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1),
-            )
-        )
+    await _reserve(client, "k-7", body, datetime.now(UTC) - STALE_AFTER - timedelta(minutes=1))
     headers = {**DESK, "Idempotency-Key": "k-7"}
     first = await client.post("/orders", json=body, headers=headers)
     assert first.status_code == 201, first.text
@@ -318,32 +305,6 @@ async def test_stale_reservation_of_a_crashed_request_is_taken_over(client) -> N
     async with client.app.state.db.session() as session:
         [row] = (await session.execute(select(IdempotencyRow))).scalars().all()
     assert row.completed_at is not None and json.loads(row.response_body) == first.json()
-
-
-def test_group_commit_fingerprint_equals_the_platforms() -> None:
-    from starlette.requests import Request
-
-    from orders.batching import request_fingerprint
-    from orders.schemas import OrderIn
-    from salesflow.api.idempotency import fingerprint
-
-    body = OrderIn.model_validate(
-        order(
-            {
-                "sku": "WIDGET",
-                "quantity": "2.50",
-                "unit_price": "1e2",
-                "options": [{"code": "c", "value": "ü"}],
-            },
-            ship_to={"street": "S 1", "city": "C", "country": "DE"},
-            requested_delivery_date="2026-05-01",
-            incoterms="DAP",
-        )
-    )
-    request = Request(
-        {"type": "http", "method": "POST", "path": "/orders", "headers": [], "query_string": b""}
-    )
-    assert request_fingerprint(request, body) == fingerprint(request, body)
 
 
 async def test_concurrent_same_key_other_bodies_never_make_two_orders(client) -> None:

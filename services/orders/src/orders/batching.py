@@ -17,8 +17,6 @@ never sinks the others.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ from orders.direct import DirectOrder, draft_of, load_master_data
 from orders.intake import OrderDraft, take_in
 from orders.views import order_detail
 from salesflow.api.errors import Problem
-from salesflow.api.idempotency import HEADER, answer_from_store
+from salesflow.api.idempotency import HEADER, answer_from_store, fingerprint
 from salesflow.db import Database
 from salesflow.leadership import every_replica
 from salesflow.messaging.tables import IdempotencyRow
@@ -64,15 +62,6 @@ class _Job:
     future: asyncio.Future[Response]
 
 
-def request_fingerprint(request: Request, payload: BaseModel) -> str:
-    """``salesflow.api.idempotency.fingerprint`` for a pydantic body, without the slow generic
-    encoder: the same digest (a test holds them equal), so keys stay valid across modes."""
-    canonical = json.dumps(
-        payload.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
-
-
 def _in_progress() -> Problem:
     return Problem(409, f"a request with this {HEADER} is in progress")
 
@@ -92,7 +81,7 @@ class IntakeBatcher:
         if key is not None and len(key) > 200:
             raise Problem(400, f"{HEADER} is longer than 200 characters")
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        digest = request_fingerprint(request, payload) if key else None
+        digest = fingerprint(request, payload) if key else None
         await self._queue.put(_Job(principal, key, digest, request.url.path, order, future))
         return await future
 
