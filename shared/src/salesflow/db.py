@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from salesflow import sqlite_inline
+from salesflow.sqlite_checkpoint import WalCheckpointer
 
 # SQLModel nags about session.execute(); we use it on purpose for UPDATE/DELETE statements.
 warnings.filterwarnings(
@@ -48,6 +49,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for other databases and in-memory ones."""
+    if not is_sqlite(url):
+        return None
+    path = make_url(url).database
+    return path if path and path != ":memory:" else None
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         db_path = make_url(url).database
@@ -79,6 +88,8 @@ def _sqlite_recipe(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=0")  # waits happen in sqlite_inline, off the loop
         cur.execute("PRAGMA foreign_keys=ON")
+        # checkpoints run on a thread of their own (salesflow.sqlite_checkpoint), not in COMMIT
+        cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -132,6 +143,10 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, info={"db": self}
         )
+        path = sqlite_file(url)
+        self.checkpointer = WalCheckpointer(path) if path else None
+        if self.checkpointer is not None:
+            self.checkpointer.start()
 
     def session(self) -> _SessionScope:
         return _SessionScope(self)
@@ -148,4 +163,6 @@ class Database:
             await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await asyncio.to_thread(self.checkpointer.stop)
         await self.engine.dispose()

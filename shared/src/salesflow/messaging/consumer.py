@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from aiokafka.structs import ConsumerRecord
 
 from salesflow import observability as obs
 from salesflow.contracts.catalog import event_spec
@@ -21,9 +21,12 @@ from salesflow.faults import crashpoint
 from salesflow.messaging import dlq, inbox
 from salesflow.messaging.handlers import Handler, HandlerContext, PermanentError
 from salesflow.messaging.kafka import FetchPacer, make_consumer
+from salesflow.messaging.offsets import OffsetCommitter
 from salesflow.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+REVOKE_FLUSH_TIMEOUT_S = 5.0
 
 
 class _FromCommitted(ConsumerRebalanceListener):
@@ -32,11 +35,16 @@ class _FromCommitted(ConsumerRebalanceListener):
     embedded one after a restart) must not go on from its old in-memory positions: it would skip
     the new log's first records. Re-reading is harmless: the inbox skips what was handled."""
 
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, committer: OffsetCommitter) -> None:
         self.consumer = consumer
+        self.committer = committer
 
     async def on_partitions_revoked(self, revoked: object) -> None:
-        return None
+        # what was handled here is committed before another member takes the partitions over
+        try:
+            await asyncio.wait_for(self.committer.flush(), REVOKE_FLUSH_TIMEOUT_S)
+        except Exception as exc:  # the new owner re-reads; its inbox skips what was handled
+            log.info("offsets not committed before the rebalance: %r", exc)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         ends: dict[TopicPartition, int] = {}
@@ -105,24 +113,31 @@ class Consumer:
         backoff = 0.2
         while not self._stopping:
             consumer = make_consumer(self.settings, self.group_id)
+            committer = OffsetCommitter(consumer)
             consumer.subscribe(
-                [self.settings.topic(t) for t in self.topics], listener=_FromCommitted(consumer)
+                [self.settings.topic(t) for t in self.topics],
+                listener=_FromCommitted(consumer, committer),
             )
             try:
                 if self.on_connect is not None:
                     await self.on_connect()
                 await consumer.start()
+                committer.start()
                 self.connected = True
                 backoff = 0.2
                 pacer = FetchPacer(consumer, self.settings)
                 while not self._stopping:
+                    if committer.error is not None:
+                        raise committer.error
                     batches = await consumer.getmany(
                         timeout_ms=pacer.poll_timeout_ms,
                         max_records=self.settings.consumer_batch_size,
                     )
                     pacer.observe(bool(batches))
-                    await self._process(consumer, batches)
+                    await self._process(committer, batches)
                     await self._report_lag(consumer)
+                await committer.stop()
+                await committer.flush()  # stopping: the last polls' offsets
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker away, rebalance mid-commit, DB away: rejoin
@@ -133,11 +148,12 @@ class Consumer:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 self.connected = False
+                await committer.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer.stop(), 5)
 
     async def _process(
-        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
+        self, committer: OffsetCommitter, batches: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         """Optimistically the whole poll in one transaction; if anything in it fails, roll it
         back and take the records one by one (retries, then the DLQ) so that the good ones still
@@ -149,9 +165,7 @@ class Consumer:
                 for record in records:
                     await self._slow_path(record)
         crashpoint("consumer.after_db_commit")
-        await consumer.commit(
-            {tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()}
-        )
+        committer.mark({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
     async def _fast_path(self, records: list[ConsumerRecord]) -> bool:
         """Handlers, inbox rows and new outbox rows of every record in ONE transaction.

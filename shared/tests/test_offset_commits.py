@@ -1,0 +1,97 @@
+"""Offsets are committed beside the poll loop (salesflow.messaging.offsets): after the DB
+commit, promptly while the consumer runs, and all of them when it stops."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from probe.app import MIGRATIONS, TOPIC, ProbeSettings, create_app
+
+from salesflow.contracts.envelope import new_event
+from salesflow.testing.helpers import bearer, eventually, running
+from salesflow.testing.plugin import migrate
+
+ADMIN = bearer("root", ["admin"])
+EVENTS = 24
+
+
+@pytest.fixture
+async def probe_settings(settings_for: Callable, database_url: str) -> ProbeSettings:
+    await migrate(MIGRATIONS, database_url)
+    return settings_for(ProbeSettings)
+
+
+async def committed_total(settings: ProbeSettings, group: str) -> int:
+    topic = settings.topic(TOPIC.name)
+    tps = [TopicPartition(topic, p) for p in range(TOPIC.partitions)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
+    finally:
+        await admin.close()
+    return sum(max(meta.offset, 0) for meta in offsets.values())
+
+
+async def test_offsets_are_committed_while_running_and_all_of_them_on_stop(
+    probe_settings: ProbeSettings, broker: str
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        for i in range(EVENTS):
+            event = new_event(
+                "probe_item.created.v1", f"k{i}", {"item_id": i, "name": f"n{i}"}, source="/t"
+            )
+            await producer.send_and_wait(
+                probe_settings.topic(TOPIC.name),
+                event.value(),
+                key=f"k{i}".encode(),
+                headers=event.headers(),
+            )
+    finally:
+        await producer.stop()
+
+    app = create_app(probe_settings)
+    async with running(app) as client:
+        consumer = app.state.ctx.consumers[0]
+        group = consumer.group_id
+
+        async def all_received() -> bool:
+            body = (await client.get("/received", headers=ADMIN)).json()
+            return sorted(body["item_ids"]) == list(range(EVENTS))
+
+        await eventually(all_received, message="events not consumed")
+
+        async def all_committed() -> bool:
+            return await committed_total(probe_settings, group) == EVENTS
+
+        # the poll loop does not wait for commits, and they still follow promptly
+        await eventually(all_committed, timeout=10, message="offsets not committed meanwhile")
+
+        # the last events before a stop: committed by the stop itself
+        producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+        await producer.start()
+        try:
+            event = new_event(
+                "probe_item.created.v1", "last", {"item_id": EVENTS, "name": "last"}, source="/t"
+            )
+            await producer.send_and_wait(
+                probe_settings.topic(TOPIC.name),
+                event.value(),
+                key=b"last",
+                headers=event.headers(),
+            )
+        finally:
+            await producer.stop()
+
+        async def last_handled() -> bool:
+            return consumer.counts["handled"] == EVENTS + 1
+
+        await eventually(last_handled, message="last event not consumed")
+    await asyncio.sleep(0)  # the app has stopped: its consumer left the group
+    assert await committed_total(probe_settings, group) == EVENTS + 1
