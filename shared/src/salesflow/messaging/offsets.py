@@ -15,6 +15,7 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,12 @@ class OffsetCommitter:
             self._wake.clear()
             try:
                 await self.flush()
+            except (CommitFailedError, IllegalStateError) as exc:
+                # the group rebalanced under the commit: the partitions' next owner (maybe this
+                # consumer again, which aiokafka rejoins by itself) re-reads from the last
+                # committed offset and its inbox skips what was handled here
+                log.info("offsets dropped by a rebalance: %r", exc)
+                self._pending.clear()
             except Exception as exc:
                 self.error = exc
                 return
