@@ -155,3 +155,31 @@ async def test_token_outbox_and_dlq_commands(database_url: str) -> None:
     assert nothing.returncode != 0  # neither --id nor --all
     unknown = _cli("dlq", "list", "--service", "nowhere", env=env)
     assert unknown.returncode == 2 and "unknown service" in unknown.stdout + unknown.stderr
+
+
+def test_service_commands_are_listed_and_mounted_only_when_asked_for() -> None:
+    listed = _cli("--help", env={})
+    assert listed.returncode == 0, listed.stderr
+    for command in ("dev", "token", "outbox", "dlq", "controlling", "import", "simulate", "demo"):
+        assert f" {command} " in listed.stdout, command
+    importing = _cli("import", "companies", "--help", env={})
+    assert importing.returncode == 0 and "FILE" in importing.stdout.upper(), importing.stderr
+    # the platform's own commands start without importing any service or the HTTP stack
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from salesflow import cli\n"
+            "try:\n"
+            "    cli.main(['token', '--help'])\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(sorted(m for m in ('fastapi', 'controlling', 'leads') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().splitlines()[-1] == "[]"

@@ -14,18 +14,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from salesflow.api.errors import Problem
 from salesflow.settings import ServiceSettings
 
-ROLES = (
-    "admin",
-    "marketing",
-    "sales_rep",
-    "sales_manager",
-    "order_desk",
-    "logistics_system",
-    "service_agent",
-    "analyst",
-    "integration",
-)
-
 bearer_scheme = HTTPBearer(auto_error=False, description="JWT with sub, roles, team, aud=salesflow")
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from salesflow.service import ServiceSpec
-from salesflow.settings import ServiceSettings
+if TYPE_CHECKING:  # the CLI reads names and ports without importing the service stack
+    from salesflow.service import ServiceSpec
+    from salesflow.settings import ServiceSettings
 
 PORTS: dict[str, int] = {
     "leads": 8101,

@@ -100,8 +100,22 @@ async def _start_messaging(spec: ServiceSpec, ctx: ServiceContext) -> None:
             log.warning("broker not reachable yet (%r); retrying in %.1fs", exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+    def on_reconnect() -> Callable[[], Awaitable[None]]:
+        """A relay's or consumer's connect hook: the topics were just created, so from its
+        second connect on (the broker may have lost its log meanwhile)."""
+        connects = 0
+
+        async def on_connect() -> None:
+            nonlocal connects
+            connects += 1
+            if connects > 1:
+                await create_topics()
+
+        return on_connect
+
     if settings.relay_enabled:
-        ctx.relay = Relay(ctx.db, settings, on_connect=create_topics)
+        ctx.relay = Relay(ctx.db, settings, on_connect=on_reconnect())
         ctx.relay.start()
     if settings.consumers_enabled:
         for cspec in spec.consumers:
@@ -111,7 +125,7 @@ async def _start_messaging(spec: ServiceSpec, ctx: ServiceContext) -> None:
                 settings=settings,
                 topics=cspec.topics,
                 handlers=cspec.handlers,
-                on_connect=create_topics,
+                on_connect=on_reconnect(),
             )
             ctx.consumers.append(consumer)
             consumer.start()

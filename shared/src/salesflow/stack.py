@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.table import Table
 
 from salesflow import registry
-from salesflow.db import is_sqlite
 
 console = Console()
 
@@ -60,6 +59,8 @@ class DevStack:
             instance_name(s, k): (s, k) for s in registry.SERVICES for k in range(replicas)
         }
         if replicas > 1:
+            from salesflow.db import is_sqlite
+
             on_sqlite = [s for s in registry.SERVICES if is_sqlite(self.db_url(s))]
             if on_sqlite:
                 raise ValueError(

@@ -133,10 +133,12 @@ class RecordIndexer:
         physical = {self.settings.topic(t): n for t, n in self.topics.items()}
         while not self._stopping:
             consumer = make_consumer(self.settings, self.group_id)
-            consumer.subscribe(list(physical))
             try:
                 await ensure_topics(self.settings, physical)
                 await consumer.start()
+                # subscribed after the start: the group is joined in the background, as the
+                # platform's consumers do (salesflow.messaging.consumer)
+                consumer.subscribe(list(physical))
                 self._consumer = consumer
                 self.connected = True
                 backoff = 0.2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from salesflow.cli import dev, ops, services
@@ -14,8 +16,16 @@ app = typer.Typer(
 )
 ops.register(app)
 dev.register(app)
-services.register(app)
+
+# The platform's own commands; any other word (or none, or --help) may name a service's command,
+# and only then are the installed services' commands imported and mounted - ``salesflow dev``
+# starts without importing every service first.
+_OWN = frozenset({"token", "migrate", "serve", "outbox", "dlq", "asyncapi", "broker", "dev"})
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in _OWN:
+        services.register(app)
+    app(args=args)

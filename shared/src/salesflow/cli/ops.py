@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from salesflow import registry
-from salesflow.auth import ROLES, issue_token
-from salesflow.db import Database
-from salesflow.messaging import dlq, outbox
+from salesflow.roles import ROLES
+
+if TYPE_CHECKING:
+    from salesflow.db import Database
 
 console = Console()
 err = Console(stderr=True)
@@ -52,6 +53,7 @@ def token(
     unknown = sorted(set(wanted) - set(ROLES))
     if unknown:
         raise typer.BadParameter(f"unknown roles {unknown}; known: {', '.join(ROLES)}")
+    from salesflow.auth import issue_token
     from salesflow.settings import ServiceSettings
 
     typer.echo(issue_token(ServiceSettings(), sub=sub, roles=wanted, team=team, ttl_s=ttl))
@@ -97,6 +99,8 @@ dlq_app = typer.Typer(help="List and replay a service's dead letters.", no_args_
 
 
 def _db(service: str) -> Database:
+    from salesflow.db import Database
+
     return Database(_module(service).settings_cls().database_url)
 
 
@@ -105,6 +109,8 @@ def outbox_status(service: ServiceOpt) -> None:
     """Rows, unpublished backlog and its age."""
 
     async def run() -> dict:
+        from salesflow.messaging import outbox
+
         db = _db(service)
         try:
             async with db.session() as session:
@@ -130,6 +136,8 @@ def outbox_replay(
     when = _parse_since(since)
 
     async def run() -> int:
+        from salesflow.messaging import outbox
+
         db = _db(service)
         try:
             async with db.session() as session, session.begin():
@@ -149,6 +157,8 @@ def dlq_list(
     """Dead-lettered events with their error."""
 
     async def run() -> list:
+        from salesflow.messaging import dlq
+
         db = _db(service)
         try:
             async with db.session() as session:
@@ -187,6 +197,8 @@ def dlq_replay(
         raise typer.BadParameter("name dead letters with --id, or pass --all")
 
     async def run() -> tuple[int, list[str]]:
+        from salesflow.messaging import dlq
+
         db = _db(service)
         done, problems = 0, []
         try:

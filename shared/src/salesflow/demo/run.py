@@ -8,7 +8,7 @@ import asyncio
 import os
 import time
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -16,7 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from salesflow import registry
-from salesflow.demo.journey import Driver, Journey, StepFailed
+
+if TYPE_CHECKING:  # imported when the demo runs: ``salesflow`` starts without the HTTP stack
+    from salesflow.demo.journey import Journey
 
 console = Console()
 NACE = ("28.41", "24.10", "25.11", "28.22", "29.32")
@@ -81,6 +83,7 @@ def _funnel_table(funnel: dict) -> Table:
 
 async def _demo(journeys: int, port_offset: int, bootstrap: str) -> int:
     from fulfillment.simulator import run_simulator
+    from salesflow.demo.journey import Driver, Journey, StepFailed
 
     urls = {name: f"http://127.0.0.1:{port + port_offset}" for name, port in registry.PORTS.items()}
     async with httpx.AsyncClient(timeout=3) as client:

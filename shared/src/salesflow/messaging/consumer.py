@@ -114,14 +114,17 @@ class Consumer:
         while not self._stopping:
             consumer = make_consumer(self.settings, self.group_id)
             committer = OffsetCommitter(consumer)
-            consumer.subscribe(
-                [self.settings.topic(t) for t in self.topics],
-                listener=_FromCommitted(consumer, committer),
-            )
             try:
                 if self.on_connect is not None:
                     await self.on_connect()
+                # connected once the broker answers; subscribing after the start lets the
+                # group be joined in the background (the first poll waits for it): a join can
+                # take half the session timeout, and readiness need not wait for it
                 await consumer.start()
+                consumer.subscribe(
+                    [self.settings.topic(t) for t in self.topics],
+                    listener=_FromCommitted(consumer, committer),
+                )
                 committer.start()
                 self.connected = True
                 backoff = 0.2

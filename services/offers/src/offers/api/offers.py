@@ -13,7 +13,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from offers import workflow
 from offers.api.roles import APPROVERS, OFFER_ACTORS, READERS
-from offers.document import render_offer_pdf
 from offers.schemas import (
     AcceptIn,
     DecisionIn,
@@ -175,6 +174,10 @@ async def get_document(
     async with request.app.state.db.session() as session:
         offer = await workflow.load_offer(session, offer_id, principal)
         row = await workflow.load_version(session, offer.id, version or offer.offer_version)
+    # the PDF library (fpdf2 with fontTools) is imported by the first document asked for, not
+    # at start-up: a quarter of the service's import time
+    from offers.document import render_offer_pdf
+
     pdf = render_offer_pdf(
         request.app.state.settings,
         workflow.document_of(row),
