@@ -26,7 +26,7 @@ from salesflow import registry
 from salesflow.contracts.catalog import all_topics, dlq_topic
 from salesflow.db import Database
 from salesflow.leadership import every_replica
-from salesflow.messaging.kafka import FetchPacer, ensure_topics, make_consumer
+from salesflow.messaging.kafka import FetchPacer, ensure_topics, make_consumer, subscribe_started
 from salesflow.service import DEFAULT_PARTITIONS, ServiceContext
 from salesflow.settings import ServiceSettings
 
@@ -136,9 +136,7 @@ class RecordIndexer:
             try:
                 await ensure_topics(self.settings, physical)
                 await consumer.start()
-                # subscribed after the start: the group is joined in the background, as the
-                # platform's consumers do (salesflow.messaging.consumer)
-                consumer.subscribe(list(physical))
+                await subscribe_started(consumer, list(physical))
                 self._consumer = consumer
                 self.connected = True
                 backoff = 0.2

@@ -20,7 +20,7 @@ from salesflow.db import Database
 from salesflow.faults import crashpoint
 from salesflow.messaging import dlq, inbox
 from salesflow.messaging.handlers import Handler, HandlerContext, PermanentError
-from salesflow.messaging.kafka import FetchPacer, make_consumer
+from salesflow.messaging.kafka import FetchPacer, make_consumer, subscribe_started
 from salesflow.messaging.offsets import OffsetCommitter
 from salesflow.settings import ServiceSettings
 
@@ -117,13 +117,11 @@ class Consumer:
             try:
                 if self.on_connect is not None:
                     await self.on_connect()
-                # connected once the broker answers; subscribing after the start lets the
-                # group be joined in the background (the first poll waits for it): a join can
-                # take half the session timeout, and readiness need not wait for it
                 await consumer.start()
-                consumer.subscribe(
+                await subscribe_started(
+                    consumer,
                     [self.settings.topic(t) for t in self.topics],
-                    listener=_FromCommitted(consumer, committer),
+                    _FromCommitted(consumer, committer),
                 )
                 committer.start()
                 self.connected = True

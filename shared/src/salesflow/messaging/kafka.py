@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -42,6 +42,27 @@ def make_consumer(settings: ServiceSettings, group_id: str) -> AIOKafkaConsumer:
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
     )
+
+
+async def subscribe_started(
+    consumer: AIOKafkaConsumer,
+    topics: list[str],
+    listener: ConsumerRebalanceListener | None = None,
+) -> None:
+    """Subscribe a started consumer: its group is joined in the background and the first poll
+    waits for the assignment, so that the caller is ready once the broker answers (a join can
+    take half the session timeout). First, as ``start()`` does for a consumer subscribed
+    before it, wait until the client's metadata lists every topic: a group assigned while a
+    new topic is still unknown would leave that topic unread until the next metadata refresh
+    (minutes). The wait is aiokafka's own, a private method; without it, subscribe at once."""
+    wait_on_metadata = getattr(getattr(consumer, "_client", None), "_wait_on_metadata", None)
+    if wait_on_metadata is not None:
+        for topic in topics:
+            await wait_on_metadata(topic)
+    if listener is None:
+        consumer.subscribe(topics)
+    else:
+        consumer.subscribe(topics, listener=listener)
 
 
 class FetchPacer:
