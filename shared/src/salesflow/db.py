@@ -59,8 +59,8 @@ def sqlite_file(url: str) -> str | None:
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
-        db_path = make_url(url).database
-        if db_path and db_path != ":memory:":
+        db_path = sqlite_file(url)
+        if db_path:
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             url,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ class WalCheckpointer:
     def __init__(self, path: str, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
         self.path = path
         self.interval_s = interval_s
-        self.checkpoints = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"wal-checkpoint {path}", daemon=True
@@ -38,18 +38,15 @@ class WalCheckpointer:
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
-    def checkpoint(self, conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        self.checkpoints += 1
-
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
             while not self._stop.wait(self.interval_s):
                 try:
-                    if conn is None:
-                        conn = sqlite3.connect(self.path, timeout=1.0, check_same_thread=False)
-                    self.checkpoint(conn)
+                    if conn is None:  # mode=rw: never creates the file, waits for it
+                        uri = f"file:{quote(self.path)}?mode=rw"
+                        conn = sqlite3.connect(uri, uri=True, timeout=1.0)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error as exc:  # the file busy or not there yet: next round
                     log.debug("WAL checkpoint of %s skipped: %r", self.path, exc)
         finally:

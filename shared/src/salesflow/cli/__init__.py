@@ -20,7 +20,10 @@ dev.register(app)
 # The platform's own commands; any other word (or none, or --help) may name a service's command,
 # and only then are the installed services' commands imported and mounted - ``salesflow dev``
 # starts without importing every service first.
-_OWN = frozenset({"token", "migrate", "serve", "outbox", "dlq", "asyncapi", "broker", "dev"})
+_OWN = frozenset(
+    [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback]
+    + [g.name for g in app.registered_groups if g.name]
+)
 
 
 def main(argv: list[str] | None = None) -> None:

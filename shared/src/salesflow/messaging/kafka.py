@@ -59,10 +59,7 @@ async def subscribe_started(
     if wait_on_metadata is not None:
         for topic in topics:
             await wait_on_metadata(topic)
-    if listener is None:
-        consumer.subscribe(topics)
-    else:
-        consumer.subscribe(topics, listener=listener)
+    consumer.subscribe(topics, listener=listener)
 
 
 class FetchPacer:
