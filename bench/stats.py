@@ -1,8 +1,9 @@
-"""Pure helpers of the benchmark report: percentiles, ratios, resident memory."""
+"""Pure helpers of the benchmark report: percentiles, ratios, resident memory, CPU time."""
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +45,15 @@ def rss_mb(pid: int, proc: Path = Path("/proc")) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def cpu_s(pid: int, proc: Path = Path("/proc")) -> float | None:
+    """User + system CPU seconds ``pid`` has used (/proc/<pid>/stat); None once it is gone."""
+    try:
+        fields = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def ms(seconds: float | None) -> float | None:

@@ -45,7 +45,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import references
-from bench.stats import ms, percentile, rss_mb
+from bench.stats import cpu_s, ms, percentile, rss_mb
 from salesflow import registry
 from salesflow.contracts.catalog import all_topics
 from salesflow.contracts.events import consumed_types
@@ -332,12 +332,22 @@ def dev_env() -> dict[str, str]:
 
 
 class Memory:
-    """VmRSS of every process, idle and peak while sampled."""
+    """VmRSS of every process, idle and peak while sampled; CPU used over the measured window."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
         self.idle: dict[str, float | None] = {}
         self.peak: dict[str, float] = {}
+        self.cpu_at_start: dict[str, float | None] = {}
+        self.cpu_used: dict[str, float | None] = {}
+
+    def cpu_window_start(self) -> None:
+        self.cpu_at_start = {name: cpu_s(pid) for name, pid in self.pids.items()}
+
+    def cpu_window_end(self) -> None:
+        for name, pid in self.pids.items():
+            began, now = self.cpu_at_start.get(name), cpu_s(pid)
+            self.cpu_used[name] = None if began is None or now is None else now - began
 
     def sample_idle(self) -> None:
         self.idle = {name: rss_mb(pid) for name, pid in self.pids.items()}
@@ -375,8 +385,10 @@ async def drive(
             await asyncio.sleep(0.2)
         sampler = asyncio.create_task(memory.sample_peaks(stop_sampling))
         since = time.time()
+        memory.cpu_window_start()
         await asyncio.sleep(duration_s)
         until = time.time()
+        memory.cpu_window_end()
         stop_clients.set()
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 60)
         # drain: the window's flows finish (for their handoff and flow latencies), bounded
@@ -502,6 +514,7 @@ def main(
         pids = {name: proc.pid for name, proc in stack.procs.items()}
         pids["broker (embedded)"] = stack.broker.pid
         pids["logistics simulator"] = simulator.pid
+        pids["bench clients and event log"] = os.getpid()
         memory = Memory(pids)
         time.sleep(2.0)  # idle: services ready, nothing flowing
         memory.sample_idle()
@@ -513,6 +526,12 @@ def main(
         results["system/flows"] = flows
         results["system/handoffs"] = handoffs
         results["system/handoffs_by_controlling"] = controlling
+        # where the two cores go: CPU of each process over the window / flows completed in it
+        done = flows["flows_completed"] or None
+        results["system/cpu_ms_per_flow"] = {
+            name: None if used is None or done is None else round(used * 1000 / done, 1)
+            for name, used in memory.cpu_used.items()
+        }
         results["system/memory_mb"] = {
             name: {
                 "idle": None if memory.idle.get(name) is None else round(memory.idle[name], 1),
