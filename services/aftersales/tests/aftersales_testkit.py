@@ -3,25 +3,23 @@ and reading a topic of the real broker."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlmodel import select
 
 from aftersales.accounts import record_delivery, record_order
 from aftersales.config import Settings
 from aftersales.main import SPEC, create_app
 from salesflow.contracts.envelope import Envelope, new_event
 from salesflow.db import Database
-from salesflow.messaging.tables import OutboxRow
+from salesflow.messaging.outbox import headers_of
+from salesflow.testing import kafka
 from salesflow.testing.helpers import running
+from salesflow.testing.kafka import read_topic as read_topic
 from salesflow.testing.plugin import migrate
 
 
@@ -197,55 +195,14 @@ async def seed(db: Database, cfg: Settings, *events: Envelope, now: datetime) ->
 
 
 async def publish(cfg: Settings, topic: str, *events: Envelope) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(
-                cfg.topic(topic), event.value(), key=event.key.encode(), headers=event.headers()
-            )
-    finally:
-        await producer.stop()
+    await kafka.publish(cfg.kafka_bootstrap_servers, cfg.topic(topic), *events)
 
 
 async def outbox(db: Database, type_: str) -> list[Envelope]:
-    async with db.session() as session:
-        rows = (
-            await session.exec(
-                select(OutboxRow).where(OutboxRow.type == type_).order_by(OutboxRow.id)
-            )
-        ).all()
     return [
-        Envelope.from_record(
-            [(k, str(v).encode()) for k, v in r.headers.items()], r.payload.encode()
-        )
-        for r in rows
+        Envelope.from_record(headers_of(r), r.payload.encode())
+        for r in await kafka.outbox_rows(db, type_)
     ]
-
-
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15) -> list:
-    """Everything on ``topic`` (at least ``expect`` records, or whatever came within timeout)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and len(records) < expect:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
-    finally:
-        await consumer.stop()
-    return records
 
 
 def problem(resp: httpx.Response, status: int) -> dict:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlmodel import select
 
 from fulfillment.config import Settings
@@ -19,7 +17,10 @@ from salesflow.contracts.events.logistics import ShipmentStatusReported
 from salesflow.contracts.events.orders import OrderCancelled, OrderConfirmed
 from salesflow.db import Database
 from salesflow.messaging.tables import InboxRow, OutboxRow
+from salesflow.testing import kafka
 from salesflow.testing.helpers import bearer, eventually
+from salesflow.testing.kafka import publish as publish
+from salesflow.testing.kafka import read_topic as read_topic
 from salesflow.testing.plugin import migrate
 
 ADMIN = bearer("root", ["admin"])
@@ -28,6 +29,7 @@ TECH = bearer("tech", ["service_agent"])
 ORDERS = "orders.order.v1"
 STATUS = "logistics.status.v1"
 FULFILLMENT = "fulfillment.fulfillment.v1"
+outbox = kafka.outbox_rows  # the events fulfillment staged, in order
 NOW = datetime.now(UTC).replace(microsecond=0)
 T0 = NOW - timedelta(hours=2)  # status events happen in the recent past
 
@@ -144,51 +146,6 @@ def body(state: str, minute: int, lines: list | None = None, **kw) -> dict:
         "lines": lines or [],
         **kw,
     }
-
-
-async def publish(bootstrap: str, topic: str, *events: Envelope) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(
-                topic, event.value(), key=event.subject.encode(), headers=event.headers()
-            )
-    finally:
-        await producer.stop()
-
-
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15) -> list:
-    """Everything on ``topic`` (at least ``expect`` records, or whatever came within timeout)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and len(records) < expect:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
-    finally:
-        await consumer.stop()
-    return records
-
-
-async def outbox(db: Database, type_: str | None = None) -> list[OutboxRow]:
-    async with db.session() as session:
-        stmt = select(OutboxRow).order_by(OutboxRow.id)
-        if type_:
-            stmt = stmt.where(OutboxRow.type == type_)
-        return list((await session.exec(stmt)).all())
 
 
 async def processed(db: Database, *events: Envelope, timeout: float = 20) -> None:

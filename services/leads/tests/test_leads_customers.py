@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from sqlmodel import select
 
 from leads.config import Settings
 from leads.tables import AccountRow
 from salesflow.contracts.envelope import new_event
 from salesflow.testing.helpers import bearer, eventually
+from salesflow.testing.kafka import publish
 
 from .conftest import MARKETING
 
@@ -34,18 +34,6 @@ def onboarded(company: dict[str, Any], *, account: str, version: int, owner: str
         },
         source="/salesflow/aftersales",
     )
-
-
-async def publish(bootstrap: str, topic: str, *events: Any) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(
-                topic, event.value(), key=event.key.encode(), headers=event.headers()
-            )
-    finally:
-        await producer.stop()
 
 
 async def test_existing_customer_converts_straight_away(

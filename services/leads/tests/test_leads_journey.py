@@ -1,17 +1,15 @@
 """From touchpoints to conversion through HTTP, with the events staged in the outbox and
 published to the real broker."""
 
-import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from leads.config import Settings
 from salesflow.contracts.envelope import Envelope
 from salesflow.testing.helpers import bearer
+from salesflow.testing.kafka import read_topic
 
 from .conftest import MARKETING
 
@@ -39,29 +37,6 @@ ROUTING = {
     "default_capacity": 5,
     "fallback_queue": "triage",
 }
-
-
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15) -> list:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and len(records) < expect:
-            for recs in (await consumer.getmany(timeout_ms=200)).values():
-                records.extend(recs)
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def setup(client: httpx.AsyncClient, routing: dict | None = None) -> int:

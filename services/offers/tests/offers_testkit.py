@@ -3,7 +3,6 @@ catalog, creates offers and reads our outbox; tokens of the cast; a topic reader
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime
@@ -11,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlmodel import select
 
 from offers.clock import FixedClock
@@ -22,6 +21,7 @@ from salesflow.contracts.envelope import Envelope, new_event
 from salesflow.contracts.events.common import CompanySnapshot, Contact
 from salesflow.messaging.tables import OutboxRow
 from salesflow.testing.helpers import bearer, eventually
+from salesflow.testing.kafka import read_topic as read_topic
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ADMIN = bearer("root", ["admin"])
@@ -50,31 +50,6 @@ SHIP_TO = {
     "city": "Garching",
     "country": "DE",
 }
-
-
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15) -> list:
-    """Everything on ``topic`` (at least ``expect`` records, or whatever came within timeout)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and len(records) < expect:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
-    finally:
-        await consumer.stop()
-    return records
 
 
 class Harness:

@@ -4,9 +4,7 @@ activities with the stale flag, and the forecast."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlmodel import select
+from aiokafka import AIOKafkaProducer
 
 from opportunities.config import Settings
 from opportunities.main import SPEC, create_app
@@ -23,6 +20,7 @@ from salesflow.contracts.envelope import Envelope, new_event
 from salesflow.contracts.events import common as c
 from salesflow.messaging.tables import OutboxRow
 from salesflow.testing.helpers import bearer, eventually, running
+from salesflow.testing.kafka import outbox_rows, read_topic
 from salesflow.testing.plugin import migrate
 
 ALICE = bearer("alice", ["sales_rep"], team="south")
@@ -79,37 +77,8 @@ async def publish(
     )
 
 
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15) -> list:
-    """Everything on ``topic`` (at least ``expect`` records, or whatever came within timeout)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and len(records) < expect:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
-    finally:
-        await consumer.stop()
-    return records
-
-
 async def outbox(app: Any, type_: str | None = None) -> list[OutboxRow]:
-    async with app.state.db.session() as session:
-        stmt = select(OutboxRow).order_by(OutboxRow.id)
-        if type_:
-            stmt = stmt.where(OutboxRow.type == type_)
-        return list((await session.exec(stmt)).all())
+    return await outbox_rows(app.state.db, type_)
 
 
 async def listed(client: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[dict]:

@@ -3,14 +3,9 @@ what the service emitted."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlmodel import select
 
 from orders.config import Settings
 from salesflow.contracts.envelope import Envelope, new_event
@@ -18,13 +13,14 @@ from salesflow.contracts.events import common as c
 from salesflow.contracts.events import fulfillment as fu
 from salesflow.contracts.events.offers import OfferAccepted, OfferStatus
 from salesflow.contracts.types import Money
-from salesflow.db import Database
-from salesflow.messaging.tables import OutboxRow
+from salesflow.testing import kafka
 from salesflow.testing.helpers import bearer
+from salesflow.testing.kafka import read_topic as read_topic
 
 DESK = bearer("desk", ["order_desk"])
 SHOP = bearer("webshop", ["integration"])
 ANALYST = bearer("ann", ["analyst"])
+outbox = kafka.outbox_rows  # the events orders staged, in order
 
 
 def eur(amount: str) -> Money:
@@ -119,18 +115,7 @@ def offer_accepted(
 
 
 async def publish(broker: str, settings: Settings, topic: str, *events: Envelope) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(
-                settings.topic(topic),
-                event.value(),
-                key=event.key.encode(),
-                headers=event.headers(),
-            )
-    finally:
-        await producer.stop()
+    await kafka.publish(broker, settings.topic(topic), *events)
 
 
 def accepted_event(payload: OfferAccepted, correlation_id: str | None = None) -> Envelope:
@@ -195,39 +180,6 @@ def fulfilment_event(type_: str, order: dict[str, Any], version: int, **extra: A
             completed_at=now,
         )
     return new_event(type_, fid, data, source="/salesflow/fulfillment")
-
-
-async def outbox(db: Database, type_: str | None = None) -> list[OutboxRow]:
-    async with db.session() as session:
-        stmt = select(OutboxRow).order_by(OutboxRow.id)
-        if type_:
-            stmt = stmt.where(OutboxRow.type == type_)
-        return list((await session.exec(stmt)).all())
-
-
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 15) -> list:
-    """Everything on ``topic`` (at least ``expect`` records, or whatever came within timeout)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    records: list = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and len(records) < expect:
-            batch = await consumer.getmany(timeout_ms=200)
-            for recs in batch.values():
-                records.extend(recs)
-    finally:
-        await consumer.stop()
-    return records
 
 
 def customer_body(name: str = "Acme AG", **extra: Any) -> dict[str, Any]:
