@@ -2,18 +2,16 @@
 stored once (its id is the key), and the projection of its aggregate is folded again."""
 
 from datetime import UTC, datetime
-from functools import cache
-
-from sqlalchemy.sql.dml import Insert
 
 from controlling.domain.attributes import attributes
 from controlling.domain.universe import CHUNK_EVENTS, chunk_of, fits_columns
-from controlling.projector import dialect_insert, fit, project, project_chunk
+from controlling.projector import fit, project, project_chunk
 from controlling.tables import ControllingJourneyLink, JourneyEvent
 from salesflow.contracts.catalog import all_events, all_topics, event_spec
 from salesflow.contracts.envelope import MalformedEvent
 from salesflow.contracts.events import KEY_FIELDS
 from salesflow.messaging.handlers import Handler, HandlerContext, PermanentError
+from salesflow.upserts import PerDialect
 
 CORRELATION_ID_LENGTH = 64
 
@@ -54,8 +52,7 @@ async def record_event(ctx: HandlerContext) -> None:
     )
     # Core on the session's connection (no ORM objects, no autoflush)
     connection = await session.connection()
-    dialect = connection.dialect.name
-    stored = await connection.execute(_store_event(dialect), values)
+    stored = await connection.execute(_STORE_EVENT.of(connection), values)
     if stored.rowcount != 1:
         return  # stored already (a redelivery after the inbox was cleared, e.g. DLQ replay)
     journey = values["correlation_id"]
@@ -65,7 +62,7 @@ async def record_event(ctx: HandlerContext) -> None:
         if earlier != journey and len(earlier) <= CORRELATION_ID_LENGTH
     ]
     if links:  # the first event naming an earlier journey links it
-        await connection.execute(_link_journeys(dialect), links)
+        await connection.execute(_LINK_JOURNEYS.of(connection), links)
     if event.type in CHUNK_EVENTS:
         chunk = chunk_of(event.type, event.id, event.time, event.data)
         if not fits_columns(chunk):
@@ -75,19 +72,18 @@ async def record_event(ctx: HandlerContext) -> None:
         await project(connection, attrs.aggregate, attrs.aggregate_id)
 
 
-@cache
-def _store_event(dialect: str) -> Insert:
-    """The event once: a redelivered id inserts nothing (rowcount 0)."""
-    stmt = dialect_insert(dialect, JourneyEvent.__table__)  # type: ignore[attr-defined]
-    return stmt.on_conflict_do_nothing(index_elements=["event_id"])
-
-
-@cache
-def _link_journeys(dialect: str) -> Insert:
-    """A link once: the first event naming the earlier journey keeps it."""
-    table = ControllingJourneyLink.__table__  # type: ignore[attr-defined]
-    stmt = dialect_insert(dialect, table)
-    return stmt.on_conflict_do_nothing(index_elements=["correlation_id", "earlier_correlation_id"])
+_EVENTS = JourneyEvent.__table__  # type: ignore[attr-defined]
+_LINKS = ControllingJourneyLink.__table__  # type: ignore[attr-defined]
+# the event once: a redelivered id inserts nothing (rowcount 0)
+_STORE_EVENT = PerDialect(
+    lambda insert: insert(_EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
+)
+# a link once: the first event naming the earlier journey keeps it
+_LINK_JOURNEYS = PerDialect(
+    lambda insert: insert(_LINKS).on_conflict_do_nothing(
+        index_elements=["correlation_id", "earlier_correlation_id"]
+    )
+)
 
 
 def _consumed_types() -> list[str]:

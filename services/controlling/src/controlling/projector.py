@@ -13,7 +13,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.selectable import Select
@@ -32,6 +31,7 @@ from controlling.tables import (
     ControllingUniverseChunk,
     JourneyEvent,
 )
+from salesflow.upserts import dialect_insert
 
 Fold = Callable[[str, list[p.Fact]], Any]
 
@@ -95,12 +95,6 @@ def row_values(folded: Any) -> dict[str, Any]:
         else:
             values[field.name] = value
     return values
-
-
-def dialect_insert(dialect_name: str, table: Table) -> Insert:
-    """``INSERT`` with the dialect's ``ON CONFLICT`` support (SQLite or PostgreSQL)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 @cache

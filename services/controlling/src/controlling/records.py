@@ -19,7 +19,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
-from sqlalchemy.dialects import postgresql, sqlite
 
 from controlling.tables import ControllingRecord
 from salesflow import registry
@@ -29,6 +28,7 @@ from salesflow.leadership import every_replica
 from salesflow.messaging.kafka import FetchPacer, ensure_topics, make_consumer, subscribe_started
 from salesflow.service import DEFAULT_PARTITIONS, ServiceContext
 from salesflow.settings import ServiceSettings
+from salesflow.upserts import dialect_insert, dialect_name
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,8 @@ async def store_records(db: Database, rows: list[dict[str, Any]]) -> None:
     """Insert, ignoring records indexed before (a re-read after a crash before the commit)."""
     if not rows:
         return
-    dialect = sqlite if db.sqlite else postgresql
-    stmt = dialect.insert(ControllingRecord.__table__).values(rows).on_conflict_do_nothing()
+    table = ControllingRecord.__table__
+    stmt = dialect_insert(dialect_name(db), table).values(rows).on_conflict_do_nothing()
     async with db.session() as session, session.begin():
         await session.execute(stmt)
 

@@ -6,25 +6,23 @@ newest version simply replaces what we hold; older or equal versions are stale a
 
 import logging
 from datetime import UTC, datetime
-from functools import cache
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from offers.tables import OpportunityRow
 from salesflow.contracts.events.opportunities import OpportunityEvent
 from salesflow.messaging.handlers import Handler, HandlerContext
+from salesflow.upserts import InsertOf, PerDialect
 
 log = logging.getLogger(__name__)
 OPPORTUNITIES = OpportunityRow.__table__
 
 
-@cache
-def _upsert(dialect: str) -> Insert:
+def _upsert(dialect_insert: InsertOf) -> Insert:
     """INSERT, or UPDATE only if the event is newer than what we hold (one statement instead
     of a read and an ORM flush; built once per dialect, the row comes as parameters)."""
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(OPPORTUNITIES)
+    insert = dialect_insert(OPPORTUNITIES)
     new = insert.excluded
     replaced = {c.name: new[c.name] for c in OPPORTUNITIES.c if not c.primary_key}
     # an event without a correlation id keeps the one we hold
@@ -36,6 +34,9 @@ def _upsert(dialect: str) -> Insert:
         set_=replaced,
         where=OPPORTUNITIES.c.version < new.version,
     )
+
+
+_UPSERT = PerDialect(_upsert)
 
 
 async def on_opportunity(ctx: HandlerContext) -> None:
@@ -54,7 +55,7 @@ async def on_opportunity(ctx: HandlerContext) -> None:
         "updated_at": datetime.now(UTC),
     }
     session = ctx.session
-    result = await session.exec(_upsert(session.bind.dialect.name), params=row)
+    result = await session.exec(_UPSERT.of(session), params=row)
     if result.rowcount == 0:  # we hold this version or a newer one
         log.info(
             "stale %s for %s: version %d, we hold it or a newer one",

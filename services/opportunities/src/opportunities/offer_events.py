@@ -14,8 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from opportunities import events, pipeline
@@ -25,6 +25,7 @@ from opportunities.domain.money import normalized
 from opportunities.pipeline import OPPORTUNITIES, SPANS
 from opportunities.tables import OfferTrackRow
 from salesflow.contracts.envelope import Envelope
+from salesflow.upserts import InsertOf, PerDialect
 
 OFFERS = OfferTrackRow.__table__  # type: ignore[attr-defined]
 
@@ -82,7 +83,7 @@ _CLOSE_SPAN = (
 )
 
 
-def _track_upsert(dialect_insert: Any) -> Any:
+def _track_upsert(dialect_insert: InsertOf) -> Insert:
     stmt = dialect_insert(OFFERS)
     return stmt.on_conflict_do_update(
         index_elements=[OFFERS.c.offer_id],
@@ -90,10 +91,7 @@ def _track_upsert(dialect_insert: Any) -> Any:
     )
 
 
-_TRACK_UPSERT = {
-    "sqlite": _track_upsert(sqlite.insert),
-    "postgresql": _track_upsert(postgresql.insert),
-}
+_TRACK_UPSERT = PerDialect(_track_upsert)
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ async def offers_seen(conn: AsyncConnection, opportunity_id: str, offer_id: str)
 async def track(conn: AsyncConnection, opportunity_id: str, payload: Any, now: datetime) -> None:
     """Record the offer's latest state (the caller checked that the event is not stale)."""
     await conn.execute(
-        _TRACK_UPSERT[conn.dialect.name],
+        _TRACK_UPSERT.of(conn),
         {
             "offer_id": payload.offer_id,
             "opportunity_id": opportunity_id,

@@ -10,19 +10,17 @@ which makes the credit check race-free as well; what follows in that transaction
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from orders.tables import NumberCounterRow
+from salesflow.upserts import InsertOf, PerDialect
 
 _TABLE = NumberCounterRow.__table__
 
 
-def _bump(insert: Callable[..., Any]) -> Any:
+def _bump(insert: InsertOf) -> Insert:
     """The statement for one dialect, built once (no rebuild, cache key computed once)."""
     stmt = insert(_TABLE).values(series=bindparam("series"), last_value=bindparam("count"))
     return stmt.on_conflict_do_update(
@@ -31,13 +29,11 @@ def _bump(insert: Callable[..., Any]) -> Any:
     ).returning(_TABLE.c.last_value)
 
 
-_BUMP = {"postgresql": _bump(postgresql.insert), "sqlite": _bump(sqlite.insert)}
+_BUMP = PerDialect(_bump)
 
 
 async def reserve_numbers(session: AsyncSession, series: str, count: int = 1) -> range:
     """The next ``count`` consecutive values of ``series``."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    stmt = _BUMP["postgresql" if dialect == "postgresql" else "sqlite"]
     params = {"series": series, "count": count, "increment": count}
-    last = (await session.execute(stmt, params)).scalar_one()
+    last = (await session.execute(_BUMP.of(session), params)).scalar_one()
     return range(last - count + 1, last + 1)

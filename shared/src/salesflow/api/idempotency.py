@@ -14,13 +14,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from salesflow.api.errors import Problem
 from salesflow.db import Database
 from salesflow.messaging.tables import IdempotencyRow
+from salesflow.upserts import PerDialect
 
 HEADER = "Idempotency-Key"
 STALE_AFTER = timedelta(seconds=60)  # a reservation left by a crashed request is taken over
@@ -30,10 +30,7 @@ KEYS = IdempotencyRow.__table__
 
 # built once (every keyed request runs them)
 _THIS_KEY = (KEYS.c.principal == bindparam("p"), KEYS.c.key == bindparam("k"))
-_RESERVE = {
-    "sqlite": sqlite.insert(KEYS).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(KEYS).on_conflict_do_nothing(),
-}
+_RESERVE = PerDialect(lambda insert: insert(KEYS).on_conflict_do_nothing())
 _STORED = select(KEYS).where(*_THIS_KEY)
 _COMPLETE = update(KEYS).where(*_THIS_KEY)
 _TAKE_OVER = update(KEYS).where(*_THIS_KEY)
@@ -129,8 +126,7 @@ async def _reserve(
     this_key = {"p": principal, "k": key}
     try:
         async with db.session() as session, session.begin():
-            reserve = _RESERVE["sqlite" if db.sqlite else "postgresql"]
-            if (await session.execute(reserve, reservation)).rowcount == 1:
+            if (await session.execute(_RESERVE.of(db), reservation)).rowcount == 1:
                 return None
             row = (await session.execute(_STORED, this_key)).one_or_none()
             if row is None:  # the holder gave it up between our two statements
