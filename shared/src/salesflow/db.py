@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,15 +10,26 @@ from pathlib import Path
 from sqlalchemy import DateTime, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as SqlAlchemyAsyncSession
+from sqlalchemy.orm import Session as SqlAlchemySession
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.orm.session import Session as SqlModelSession
 
 from salesflow import sqlite_inline
 from salesflow.sqlite_checkpoint import WalCheckpointer
 
-# SQLModel nags about session.execute(); we use it on purpose for UPDATE/DELETE statements.
-warnings.filterwarnings(
-    "ignore", message=r"(?s).*You probably want to use", category=DeprecationWarning
-)
+
+class _Session(SqlModelSession):
+    # SQLModel marks execute() deprecated (in favour of exec()) and so warns on every call;
+    # Core statements use it on purpose, and the warning machinery costs on every statement.
+    execute = SqlAlchemySession.execute
+
+
+class UnitOfWork(AsyncSession):
+    """The services' session: SQLModel's, with SQLAlchemy's execute() (no warning per call)."""
+
+    sync_session_class = _Session
+    execute = SqlAlchemyAsyncSession.execute
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -141,7 +151,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._lock_owner: asyncio.Task[object] | None = None
         self.sessionmaker = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False, info={"db": self}
+            self.engine, class_=UnitOfWork, expire_on_commit=False, info={"db": self}
         )
         path = sqlite_file(url)
         self.checkpointer = WalCheckpointer(path) if path else None
