@@ -140,7 +140,7 @@ class _ConsumerProcess:
 
     async def stop(self) -> None:
         if self._proc.is_alive():
-            with contextlib.suppress(OSError, TimeoutError):
+            with contextlib.suppress(OSError, EOFError, TimeoutError):
                 await asyncio.wait_for(self._ask("stop"), 15)
         await asyncio.to_thread(self._proc.join, 15)
         if self._proc.is_alive():

@@ -1,4 +1,4 @@
-"""The whole system under load: complete flows per second, handoff latencies, memory.
+"""The whole system under load: complete flows per second, handoff latencies, memory, CPU.
 
 The seven services run as processes (``DevStack``, as ``salesflow dev`` starts them, with the
 settings ``salesflow dev`` gives them) on their own embedded broker and fresh SQLite files in a
@@ -21,7 +21,8 @@ include the warm-up, are kept beside ours as a cross-check). A flow's latency ru
 client's offer POST to ``fulfillment.completed``; it splits into the client's requests (offer
 POST to the accept's answer) and accepted → completed (ce_time to ce_time, events only).
 Memory: VmRSS of every process 2 s after all are ready (idle) and its peak, sampled every
-0.5 s, from the window's start to the end of the drain (under load).
+0.5 s, from the window's start to the end of the drain (under load). CPU: user + system time of
+every process (the bench's own clients and event log too) over the window, per completed flow.
 """
 
 from __future__ import annotations
@@ -345,7 +346,7 @@ def dev_env() -> dict[str, str]:
     return dev_service_env()
 
 
-class Memory:
+class ResourceUse:
     """VmRSS of every process, idle and peak while sampled; CPU used over the measured window."""
 
     def __init__(self, pids: dict[str, int]) -> None:
@@ -377,7 +378,7 @@ class Memory:
 
 
 async def drive(
-    stack: Any, *, clients: int, warmup_s: float, duration_s: float, memory: Memory
+    stack: Any, *, clients: int, warmup_s: float, duration_s: float, usage: ResourceUse
 ) -> dict[str, Any]:
     urls = {name: stack.url(name) for name in ("opportunities", "offers")}
     log = EventLog(stack.bootstrap)
@@ -397,12 +398,12 @@ async def drive(
                     f"client errors: {driver.errors[:3]}"
                 )
             await asyncio.sleep(0.2)
-        sampler = asyncio.create_task(memory.sample_peaks(stop_sampling))
+        sampler = asyncio.create_task(usage.sample_peaks(stop_sampling))
         since = time.time()
-        memory.cpu_window_start()
+        usage.cpu_window_start()
         await asyncio.sleep(duration_s)
         until = time.time()
-        memory.cpu_window_end()
+        usage.cpu_window_end()
         stop_clients.set()
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 60)
         # drain: the window's flows finish (for their handoff and flow latencies), bounded
@@ -529,11 +530,11 @@ def main(
         pids["broker (embedded)"] = stack.broker.pid
         pids["logistics simulator"] = simulator.pid
         pids["bench clients and event log"] = os.getpid()
-        memory = Memory(pids)
+        usage = ResourceUse(pids)
         time.sleep(2.0)  # idle: services ready, nothing flowing
-        memory.sample_idle()
+        usage.sample_idle()
         flows = asyncio.run(
-            drive(stack, clients=clients, warmup_s=warmup_s, duration_s=duration_s, memory=memory)
+            drive(stack, clients=clients, warmup_s=warmup_s, duration_s=duration_s, usage=usage)
         )
         handoffs = flows.pop("handoffs")
         controlling = flows.pop("controlling_handoffs")
@@ -544,12 +545,12 @@ def main(
         done = flows["flows_completed"] or None
         results["system/cpu_ms_per_flow"] = {
             name: None if used is None or done is None else round(used * 1000 / done, 1)
-            for name, used in memory.cpu_used.items()
+            for name, used in usage.cpu_used.items()
         }
         results["system/memory_mb"] = {
             name: {
-                "idle": None if memory.idle.get(name) is None else round(memory.idle[name], 1),
-                "peak_under_load": round(memory.peak[name], 1) if name in memory.peak else None,
+                "idle": None if usage.idle.get(name) is None else round(usage.idle[name], 1),
+                "peak_under_load": round(usage.peak[name], 1) if name in usage.peak else None,
             }
             for name in pids
         }
