@@ -132,7 +132,7 @@ async def _start_messaging(spec: ServiceSpec, ctx: ServiceContext) -> None:
     ctx.messaging_ready = True
 
 
-def _freeze_startup_heap() -> None:
+def freeze_startup_heap() -> None:
     """Move what start-up built (modules, models, metadata: nearly all of the heap) out of the
     garbage collector's sight, so that its full passes under load walk only what requests and
     events allocate. Once per process: objects frozen are never collected."""
@@ -146,7 +146,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _freeze_startup_heap()
+        freeze_startup_heap()
         ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
         app.state.ctx = ctx
         app.state.db = ctx.db
