@@ -138,18 +138,28 @@ class Relay:
         if not rows:
             return 0
         crashpoint("relay.before_publish")
-        await self._ensure_topics_exist(producer, {self.settings.topic(r.topic) for r in rows})
-        futures = []
-        for row in rows:
-            futures.append(
-                await producer.send(
-                    self.settings.topic(row.topic),
-                    value=row.payload.encode(),
-                    key=row.key.encode(),
-                    headers=outbox.headers_of(row),
+        check = self._topic_check(producer, {self.settings.topic(r.topic) for r in rows})
+        try:
+            futures = []
+            for row in rows:
+                futures.append(
+                    await producer.send(
+                        self.settings.topic(row.topic),
+                        value=row.payload.encode(),
+                        key=row.key.encode(),
+                        headers=outbox.headers_of(row),
+                    )
                 )
-            )
-        await asyncio.gather(*futures)
+            await asyncio.gather(*futures)
+            if check is not None and await check:
+                # the broker may have dropped what it just acknowledged; the topics exist now:
+                # leave the rows unmarked, the next batch sends them again
+                return len(rows)
+        finally:
+            if check is not None and not check.done():
+                check.cancel()
+            elif check is not None and not check.cancelled():
+                check.exception()  # seen: when the sends failed, theirs is the error raised
         crashpoint("relay.after_publish")
         self._acked = [r.id for r in rows]
         acked_at = datetime.now(UTC)
@@ -161,19 +171,33 @@ class Relay:
             delay.observe((acked_at - row.created_at).total_seconds())
         return len(rows)
 
-    async def _ensure_topics_exist(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
+    def _topic_check(
+        self, producer: AIOKafkaProducer, topics: set[str]
+    ) -> asyncio.Task[bool] | None:
         """A broker that lost its log (the embedded one after a restart) acknowledges records for
-        topics it no longer has and drops them; so look the topics up (at most once a second) and
-        create missing ones. What slips through that window is covered by ``outbox replay``."""
+        topics it no longer has and drops them; so, at most once a second, look the batch's
+        topics up while it is being sent (not before: that would put a round trip on the path
+        of every event at low traffic). What slips through that window is covered by
+        ``outbox replay``."""
         now = asyncio.get_running_loop().time()
-        if now - self._topics_checked < 1.0:
-            return
+        if self.on_connect is None or now - self._topics_checked < 1.0:
+            return None
         self._topics_checked = now
-        metadata = await producer.client.fetch_all_metadata()
-        missing = topics - metadata.topics()
+        return asyncio.create_task(self._create_missing(producer, topics))
+
+    async def _create_missing(self, producer: AIOKafkaProducer, topics: set[str]) -> bool:
+        """True if some of ``topics`` were missing and are created now. A failed look-up is
+        left to the batch's own sends (they tell whether the broker is there); a failed
+        creation raises, and the relay reconnects (which creates the topics first)."""
+        try:
+            missing = topics - (await producer.client.fetch_all_metadata()).topics()
+        except Exception as exc:
+            log.warning("looking topics up on the broker failed: %r", exc)
+            return False
         if missing and self.on_connect is not None:
             log.warning("topics %s missing on the broker; creating them", sorted(missing))
             await self.on_connect()
+        return bool(missing)
 
     async def _maintenance(self) -> None:
         """Backlog gauges and retention of published rows."""
