@@ -7,10 +7,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, update
-from sqlmodel import select
+from sqlalchemy import Select, bindparam, delete, select
 
 from salesflow import observability as obs
 from salesflow.db import Database
@@ -24,15 +24,24 @@ from salesflow.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 _MAINTENANCE_EVERY_S = 5.0
-# Plain rows, not ORM objects: the relay only reads them, and object identity costs per row.
-_SENT_COLUMNS = (
-    OutboxRow.id,
-    OutboxRow.topic,
-    OutboxRow.key,
-    OutboxRow.headers,
-    OutboxRow.payload,
-    OutboxRow.created_at,
+# Core statements on the table, built once: the relay runs them for every batch, and the ORM's
+# statement handling (plain rows need none of it) doubled the CPU of each of its transactions.
+_OUTBOX = OutboxRow.__table__
+_MARK = (
+    _OUTBOX.update()
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now"))
 )
+
+
+def _take(limit: int) -> Select[Any]:
+    columns = ("id", "topic", "key", "headers", "payload", "created_at")
+    return (
+        select(*(_OUTBOX.c[name] for name in columns))
+        .where(_OUTBOX.c.published_at.is_(None))
+        .order_by(_OUTBOX.c.id)
+        .limit(limit)
+    )
 
 
 class Relay:
@@ -56,6 +65,7 @@ class Relay:
         self._stopping = False
         self._acked: list[int] = []  # sent and acknowledged, marked with the next batch
         self._topics_checked = 0.0
+        self._take = _take(settings.relay_batch_size)
         db.on_outbox_commit(self.wake)
 
     def wake(self) -> None:
@@ -123,17 +133,8 @@ class Relay:
         now = datetime.now(UTC)
         async with self.db.session() as session, session.begin():
             if self._acked:
-                await session.execute(
-                    update(OutboxRow).where(OutboxRow.id.in_(self._acked)).values(published_at=now)
-                )
-            rows = (
-                await session.execute(
-                    select(*_SENT_COLUMNS)
-                    .where(OutboxRow.published_at.is_(None))
-                    .order_by(OutboxRow.id)
-                    .limit(self.settings.relay_batch_size)
-                )
-            ).all()
+                await session.execute(_MARK, {"ids": self._acked, "now": now})
+            rows = (await session.execute(self._take)).all()
         self._acked = []
         if not rows:
             return 0
@@ -202,9 +203,8 @@ class Relay:
     async def _maintenance(self) -> None:
         """Backlog gauges and retention of published rows."""
         async with self.db.session() as session:
-            stats = await outbox.status(session)
-        obs.OUTBOX_BACKLOG.labels(self.settings.service).set(stats["unpublished"])
-        oldest = stats["oldest_unpublished"]
+            unpublished, oldest = await outbox.backlog(session)
+        obs.OUTBOX_BACKLOG.labels(self.settings.service).set(unpublished)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         obs.OUTBOX_OLDEST_AGE.labels(self.settings.service).set(age)
         cutoff = datetime.now(UTC) - timedelta(days=self.settings.outbox_retention_days)
