@@ -58,6 +58,9 @@ class ServiceSettings(BaseSettings):
 
     consumers_enabled: bool = True
     consumer_batch_size: int = 500
+    # Offsets are committed at most this often (after the DB commit, always): a crash redelivers
+    # up to this much more, which the inbox skips; stopping and rebalancing commit at once.
+    consumer_commit_interval_s: float = 0.05
     consumer_max_retries: int = 3
     consumer_retry_backoff_s: float = 0.2
 

@@ -113,7 +113,7 @@ class Consumer:
         backoff = 0.2
         while not self._stopping:
             consumer = make_consumer(self.settings, self.group_id)
-            committer = OffsetCommitter(consumer)
+            committer = OffsetCommitter(consumer, self.settings.consumer_commit_interval_s)
             try:
                 if self.on_connect is not None:
                     await self.on_connect()

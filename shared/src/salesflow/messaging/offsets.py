@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 
 class OffsetCommitter:
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, interval_s: float = 0.0) -> None:
         self.consumer = consumer
+        self.interval_s = interval_s  # at least this long between two commits of the task
         self._pending: dict[TopicPartition, int] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -59,6 +60,10 @@ class OffsetCommitter:
             self._wake.clear()
             try:
                 await self.flush()
+                if self.interval_s > 0:
+                    # at light load every poll would have a commit of its own (a round trip and
+                    # a write to the broker's offsets log per event); one covers them all now
+                    await asyncio.sleep(self.interval_s)
             except (CommitFailedError, IllegalStateError) as exc:
                 # the group rebalanced under the commit: the partitions' next owner (maybe this
                 # consumer again, which aiokafka rejoins by itself) re-reads from the last
