@@ -719,7 +719,9 @@ def start_kafka(
     jvm = [
         java,
         f"-Xmx{heap}",
-        "-Xms128m",
+        # the whole heap from the start, as Kafka's own start script sets it: a heap grown in
+        # steps under the first load spends that load on resizing and extra collections
+        f"-Xms{heap}",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
