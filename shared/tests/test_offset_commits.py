@@ -37,6 +37,16 @@ async def committed_total(settings: ProbeSettings, group: str) -> int:
     return sum(max(meta.offset, 0) for meta in offsets.values())
 
 
+async def send_item(
+    producer: AIOKafkaProducer, settings: ProbeSettings, item_id: int, key: str
+) -> None:
+    data = {"item_id": item_id, "name": f"n{item_id}"}
+    event = new_event("probe_item.created.v1", key, data, source="/t")
+    await producer.send_and_wait(
+        settings.topic(TOPIC.name), event.value(), key=key.encode(), headers=event.headers()
+    )
+
+
 async def test_offsets_are_committed_while_running_and_all_of_them_on_stop(
     probe_settings: ProbeSettings, broker: str
 ) -> None:
@@ -44,15 +54,7 @@ async def test_offsets_are_committed_while_running_and_all_of_them_on_stop(
     await producer.start()
     try:
         for i in range(EVENTS):
-            event = new_event(
-                "probe_item.created.v1", f"k{i}", {"item_id": i, "name": f"n{i}"}, source="/t"
-            )
-            await producer.send_and_wait(
-                probe_settings.topic(TOPIC.name),
-                event.value(),
-                key=f"k{i}".encode(),
-                headers=event.headers(),
-            )
+            await send_item(producer, probe_settings, i, f"k{i}")
     finally:
         await producer.stop()
 
@@ -77,15 +79,7 @@ async def test_offsets_are_committed_while_running_and_all_of_them_on_stop(
         producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
         await producer.start()
         try:
-            event = new_event(
-                "probe_item.created.v1", "last", {"item_id": EVENTS, "name": "last"}, source="/t"
-            )
-            await producer.send_and_wait(
-                probe_settings.topic(TOPIC.name),
-                event.value(),
-                key=b"last",
-                headers=event.headers(),
-            )
+            await send_item(producer, probe_settings, EVENTS, "last")
         finally:
             await producer.stop()
 
@@ -127,15 +121,7 @@ async def test_offsets_of_a_trickle_of_events_are_committed_together(
                 if i == 1:  # the group has formed and the first event is handled: trickle
                     await eventually(first_handled, message="first event not consumed")
                     commits.clear()
-                event = new_event(
-                    "probe_item.created.v1", f"k{i}", {"item_id": i, "name": f"n{i}"}, source="/t"
-                )
-                await producer.send_and_wait(
-                    settings.topic(TOPIC.name),
-                    event.value(),
-                    key=f"k{i}".encode(),
-                    headers=event.headers(),
-                )
+                await send_item(producer, settings, i, f"k{i}")
                 await asyncio.sleep(0.02)
         finally:
             await producer.stop()
