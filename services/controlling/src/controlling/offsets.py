@@ -67,29 +67,23 @@ async def committed_offsets(
     return result
 
 
-async def listed_end_offsets(
-    settings: ServiceSettings, topics: Mapping[str, int], *, attempts: int = 2
-) -> Partitions:
-    """``ListOffsets(latest)`` per partition; empty when the broker does not answer. A failed
-    listing is asked once more: without it, ends fall back to what the record index has seen so
-    far, which may be behind the log (lag then reads too low)."""
+async def listed_end_offsets(settings: ServiceSettings, topics: Mapping[str, int]) -> Partitions:
+    """``ListOffsets(latest)`` per partition; empty when the broker does not answer."""
     tps = [TopicPartition(settings.topic(t), p) for t, n in topics.items() for p in range(n)]
-    for attempt in range(1, attempts + 1):
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
-            enable_auto_commit=False,
-        )
-        try:
-            await asyncio.wait_for(consumer.start(), TIMEOUT_S)
-            ends = await asyncio.wait_for(consumer.end_offsets(tps), TIMEOUT_S)
-        except Exception as exc:
-            log.warning("end offsets not readable (attempt %d of %d): %r", attempt, attempts, exc)
-            continue
-        finally:
-            await _close(consumer)
-        return {(_logical(settings, tp.topic), tp.partition): off for tp, off in ends.items()}
-    return {}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=max(settings.kafka_request_timeout_ms, 40_000),
+        enable_auto_commit=False,
+    )
+    try:
+        await asyncio.wait_for(consumer.start(), TIMEOUT_S)
+        ends = await asyncio.wait_for(consumer.end_offsets(tps), TIMEOUT_S)
+    except Exception as exc:
+        log.warning("end offsets not readable: %r", exc)
+        return {}
+    finally:
+        await _close(consumer)
+    return {(_logical(settings, tp.topic), tp.partition): off for tp, off in ends.items()}
 
 
 def partition_ends(*sources: Mapping[tuple[str, int], int]) -> Partitions:
