@@ -89,8 +89,8 @@ async def _bench(args: argparse.Namespace, workdir: Path, bootstrap: str) -> dic
             params={"source": "bench"},
         )
         elapsed = time.perf_counter() - started
-        # CPU time says more than wall time on a shared machine: the whole process (parsing on
-        # the event loop, SQLite on its worker thread, relay, broker client) and the loop alone
+        # CPU time says more than wall time on a shared machine: the whole process (validation
+        # and SQLite on worker threads, relay, broker client) and the loop alone
         cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
         report = resp.json()
         assert resp.status_code == 200 and report["accepted"] == args.rows, report
@@ -101,7 +101,7 @@ async def _bench(args: argparse.Namespace, workdir: Path, bootstrap: str) -> dic
         _out(
             f"import: {args.rows:,} rows in {elapsed:.1f} s = {args.rows / elapsed:,.0f} rows/s; "
             f"CPU {cpu / args.rows * 1e6:.1f} µs/row ({loop_cpu / args.rows * 1e6:.1f} on the "
-            f"event loop's thread, the rest on SQLite's)"
+            f"event loop's thread, the rest validating and in SQLite on worker threads)"
         )
 
         criteria = {"nace": ["C"], "size_classes": ["small"], "countries": ["DE"]}

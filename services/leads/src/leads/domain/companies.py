@@ -50,7 +50,7 @@ def employee_bounds(cls: SizeClass) -> tuple[int, int | None]:
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Legal-form tokens (and the conjunctions of "& Co.") dropped from names before matching, so that "ACME GmbH" and "Acme" at the same
 # postal code are one company. Lower case, punctuation already removed ("s.a." → "s a").
-_LEGAL_FORMS = frozenset(
+LEGAL_FORMS = frozenset(
     [
         "gmbh",
         "mbh",
@@ -123,7 +123,7 @@ def name_key(name: str) -> str:
         text = "".join(c for c in text if not unicodedata.combining(c))
         text = _NON_ALNUM.sub(" ", text)
     words = text.split()
-    kept = [w for w in words if w not in _LEGAL_FORMS]
+    kept = [w for w in words if w not in LEGAL_FORMS]
     return " ".join(kept or words)
 
 
@@ -143,10 +143,12 @@ def match_key(name: str, postal_code: str | None, country: str) -> str | None:
     return f"{country}|{postal_key(postal_code)}|{name_key(name)}"
 
 
-_DOMAIN = re.compile(
-    r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$"
-)
-_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/?#]*@)?(?:www\.)?([^/?#:]*)")
+# host names of 4-253 characters; the patterns are shared with the columnar import
+DOMAIN_LABELS = r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}"
+DOMAIN_LENGTH = (4, 253)
+HOST_OF_URL = r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/?#]*@)?(?:www\.)?([^/?#:]*)"
+_DOMAIN = re.compile(rf"^(?=.{{{DOMAIN_LENGTH[0]},{DOMAIN_LENGTH[1]}}}$){DOMAIN_LABELS}$")
+_HOST = re.compile(HOST_OF_URL)
 
 
 def domain_of(website: str) -> str | None:
@@ -176,7 +178,8 @@ def clean_duns(raw: str) -> str | None:
     return text if _DUNS.match(text) else None
 
 
-_VAT = re.compile(r"^[A-Z]{2}[0-9A-Z+*]{2,13}$")
+VAT_FORMAT = r"^[A-Z]{2}[0-9A-Z+*]{2,13}$"
+_VAT = re.compile(VAT_FORMAT)
 
 
 def clean_vat(raw: str) -> str | None:

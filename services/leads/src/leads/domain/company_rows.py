@@ -410,8 +410,8 @@ class RowValidator:
             website = raw
         source = self.default_source
         if i_source is not None and (raw := row[i_source].strip()):
-            source = raw.lower()
-            if not _SOURCE.match(source):
+            source = clean_source(raw)
+            if source is None:
                 return f"malformed source {raw!r} (up to 40 of a-z 0-9 _ . -)"
         return CompanyRecord(
             name,
@@ -433,6 +433,12 @@ class RowValidator:
             source,
             match_key(name, postal_code, country),
         )
+
+
+def clean_source(raw: str) -> str | None:
+    """A list's source in lower case (``DnB`` → ``dnb``); None if malformed."""
+    source = raw.lower()
+    return source if _SOURCE.match(source) else None
 
 
 def _decimal(text: str) -> Decimal | None:

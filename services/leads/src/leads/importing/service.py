@@ -1,10 +1,12 @@
-"""The import use case: check the media type and header, then stream → parse → validate in the
-request's task while a writer task stores the previous batch (SQLite works in its own thread,
-so parsing and writing overlap)."""
+"""The import use case: check the media type and header, then stream the body in chunks of
+whole records, validate each chunk on a worker thread (``ChunkValidator``) while a writer task
+stores the previous batch (SQLite works on a thread of its own as well), so reading, validating
+and writing overlap."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import gc
 import sys
@@ -12,10 +14,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from leads.domain.company_rows import CompanyRecord, HeaderError, RowValidator, map_header
-from leads.importing.stream import CsvStream, Record
-from leads.importing.writer import CompanyWriter
+from leads.domain.company_rows import HeaderError, RowValidator, map_header
+from leads.importing.columnar import ChunkValidator
+from leads.importing.stream import CsvStream, TextChunk
+from leads.importing.writer import LINE, CompanyWriter
 from leads.reference import countries, currencies, nace_table
 from leads.tables import ImportRow
 from salesflow.api.errors import Problem
@@ -24,11 +28,10 @@ from salesflow.settings import ServiceSettings
 
 CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
 SNIFF_BYTES = 4096
-# The parser hands the event loop over this often: the writer's steps (begin, statements,
-# commit) each wait for a turn of the loop, and a body that is already buffered never makes the
-# parser wait, so without it the writer would only run when its queue is full and SQLite's
-# thread would sit idle while the next batch is parsed.
-YIELD_EVERY_ROWS = 256
+# Records are validated in chunks of about this many characters (~8,000 rows of a typical
+# list): big enough that polars' fixed cost per call is small, small enough to start writing
+# soon.
+CHUNK_CHARS = 1 << 20
 
 
 @dataclass
@@ -69,7 +72,7 @@ def parse_media_type(content_type: str | None) -> tuple[str, str]:
 
 # a chunk for the writer: valid rows with their line numbers, and how many rows of the same
 # stretch of the file the validator rejected (they count in the chunk's event)
-Chunk = tuple[list[tuple[int, CompanyRecord]], int]
+Chunk = tuple[list[tuple[Any, ...]], int]
 
 
 # While imports run, the cyclic garbage collector's youngest generation is collected after
@@ -134,25 +137,25 @@ class CompanyImport:
         _, charset = parse_media_type(content_type)
         stream = CsvStream(charset)
         head = b""
-        pending: list[Record] = []
+        first: TextChunk | None = None
         body_iter = body.__aiter__()
         # the header must be whole before anything is written: a file that is no CSV of
         # companies is refused with nothing stored
-        while not pending:
+        while first is None:
             try:
                 data = await body_iter.__anext__()
             except StopAsyncIteration:
-                pending = stream.close()
+                first = stream.cut(b"", final=True)
                 break
             if len(head) < SNIFF_BYTES:
                 head += data[: SNIFF_BYTES - len(head)]
                 if b"\x00" in head:
                     raise Problem(400, "binary content: not a CSV file")
-            pending = stream.feed(data)
-        if not pending:
+            first = stream.cut(data)
+        if first is None or not first.text.strip("\r\n"):
             raise Problem(400, "empty file: a header line is needed")
-        header = pending.pop(0)
-        if header.fields is None or any("\ufffd" in f for f in header.fields):
+        header, rest = stream.split_header(first)
+        if header.fields is None:
             raise Problem(400, f"header line cannot be read as CSV in {charset}")
         try:
             mapping = map_header(header.fields, currencies())
@@ -166,41 +169,44 @@ class CompanyImport:
             default_revision=self.nace_revision,
             default_source=self.source,
         )
+        chunks = ChunkValidator(validator, stream)
         report = self.report
         report.delimiter = stream.delimiter or ","
         report.columns = {header.fields[i]: f for f, i in mapping.index.items()}
         report.ignored_columns = list(mapping.ignored)
-        report.import_id = await self._open()
+        report.import_id = import_id = await self._open()
         # one correlation id per import: suspects are no customer journey yet
-        writer = CompanyWriter(self.db, report.import_id, self.settings, str(uuid.uuid4()))
+        writer = CompanyWriter(self.db, import_id, self.settings, str(uuid.uuid4()))
         queue: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=2)
         write_task = asyncio.create_task(self._drain(queue, writer))
         status = "failed"
         try:
-            batch: list[tuple[int, CompanyRecord]] = []
+            batch: list[tuple[Any, ...]] = []
             invalid = 0  # rows of the current chunk the validator rejected
-            async for records in _records(pending, body_iter, stream):
-                for n, rec in enumerate(records, 1):
-                    if n % YIELD_EVERY_ROWS == 0:
-                        await asyncio.sleep(0)
-                    if rec.fields is None:
-                        report.rows += 1
-                        invalid += 1
-                        self._reject(rec.line, rec.error or "malformed record")
-                        continue
-                    if not any(rec.fields):
-                        report.blank_lines += 1
-                        continue
-                    report.rows += 1
-                    outcome = validator(rec.fields)
-                    if isinstance(outcome, str):
-                        invalid += 1
-                        self._reject(rec.line, outcome)
-                        continue
-                    batch.append((rec.line, outcome))
+            async for chunk in _text_chunks(rest, body_iter, stream):
+                stamp = writer.stamp(datetime.now(UTC))
+                # polars works without the GIL: the loop and SQLite's thread go on meanwhile
+                checked = await asyncio.to_thread(chunks.validate, chunk, import_id, stamp)
+                report.rows += checked.records
+                report.blank_lines += checked.blank_lines
+                for line, reason in checked.rejected:
+                    self._reject(line, reason)
+                # each rejected row counts in the writer's chunk of the rows around it
+                rejected_lines = sorted(line for line, _ in checked.rejected)
+                counted = 0
+                rows = checked.rows
+                taken = 0
+                while taken < len(rows):
+                    part = rows[taken : taken + self.batch_rows - len(batch)]
+                    taken += len(part)
+                    batch.extend(part)
+                    upto = bisect.bisect_left(rejected_lines, part[-1][LINE], counted)
+                    invalid += upto - counted
+                    counted = upto
                     if len(batch) >= self.batch_rows:
                         await self._put(queue, (batch, invalid), write_task)
                         batch, invalid = [], 0
+                invalid += len(rejected_lines) - counted
             if batch or invalid:
                 await self._put(queue, (batch, invalid), write_task)
             await queue.put(None)
@@ -235,7 +241,7 @@ class CompanyImport:
     async def _drain(self, queue: asyncio.Queue[Chunk | None], writer: CompanyWriter) -> None:
         while (chunk := await queue.get()) is not None:
             batch, rejected_before = chunk
-            result = await writer.write(batch, datetime.now(UTC), rejected_before)
+            result = await writer.write(batch, rejected_before)
             self.report.accepted += result.accepted
             self.report.updated += result.updated
             for line, reason in result.rejected:
@@ -271,13 +277,33 @@ class CompanyImport:
                 session.add(row)
 
 
-async def _records(
-    first: list[Record], body: AsyncIterator[bytes], stream: CsvStream
-) -> AsyncIterator[list[Record]]:
-    if first:
+async def _text_chunks(
+    first: TextChunk | None, body: AsyncIterator[bytes], stream: CsvStream
+) -> AsyncIterator[TextChunk]:
+    """The file's records after the header in chunks of about ``CHUNK_CHARS`` (whole records)."""
+    texts: list[str] = []
+    start = 0
+    size = 0
+    pieces = _pieces(first, body, stream)
+    async for piece in pieces:
+        if not texts:
+            start = piece.first_line
+        texts.append(piece.text)
+        size += len(piece.text)
+        if size >= CHUNK_CHARS:
+            yield TextChunk("".join(texts), start)
+            texts, size = [], 0
+    if texts:
+        yield TextChunk("".join(texts), start)
+
+
+async def _pieces(
+    first: TextChunk | None, body: AsyncIterator[bytes], stream: CsvStream
+) -> AsyncIterator[TextChunk]:
+    if first is not None:
         yield first
     async for data in body:
-        records = stream.feed(data)
-        if records:
-            yield records
-    yield stream.close()
+        if (piece := stream.cut(data)) is not None:
+            yield piece
+    if (piece := stream.cut(b"", final=True)) is not None:
+        yield piece

@@ -20,6 +20,13 @@ class Record(NamedTuple):
     error: str | None = None
 
 
+class TextChunk(NamedTuple):
+    """Whole records of the file as text, and the physical line the first one starts on."""
+
+    text: str
+    first_line: int
+
+
 class CsvStream:
     def __init__(self, encoding: str = "utf-8") -> None:
         self.charset = encoding
@@ -28,32 +35,51 @@ class CsvStream:
         self.encoding = encoding
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         self._pending = ""
-        self._line = 0  # physical lines handed to the csv reader so far
+        self._line = 0  # physical lines handed out so far
         self.delimiter: str | None = None
 
     def feed(self, data: bytes) -> list[Record]:
-        return self._records(self._decoder.decode(data), final=False)
+        chunk = self.cut(data)
+        return self.parse(chunk) if chunk else []
 
     def close(self) -> list[Record]:
-        return self._records(self._decoder.decode(b"", final=True), final=True)
+        chunk = self.cut(b"", final=True)
+        return self.parse(chunk) if chunk else []
 
-    def _records(self, text: str, *, final: bool) -> list[Record]:
-        text = self._pending + text
+    def cut(self, data: bytes, *, final: bool = False) -> TextChunk | None:
+        """The records completed by ``data`` (all that is left when ``final``), not yet parsed."""
+        text = self._pending + self._decoder.decode(data, final=final)
         cut = len(text) if final else _complete_prefix(text)
         self._pending = text[cut:]
-        chunk = text[:cut]
-        if not chunk:
-            return []
+        if not cut:
+            return None
+        text = text[:cut]
         if self.delimiter is None:
-            self.delimiter = sniff_delimiter(chunk.split("\n", 1)[0])
-        return self._parse(chunk)
+            self.delimiter = sniff_delimiter(text.split("\n", 1)[0])
+        chunk = TextChunk(text, self._line + 1)
+        self._line += text.count("\n") + (0 if text.endswith("\n") else 1)
+        return chunk
 
-    def _parse(self, chunk: str) -> list[Record]:
+    def split_header(self, chunk: TextChunk) -> tuple[Record, TextChunk | None]:
+        """The first record of the file, and the rest of its first chunk."""
+        reader = csv.reader(io.StringIO(chunk.text), delimiter=self.delimiter or ",")
+        try:
+            fields: list[str] | None = next(reader, [])
+        except csv.Error as exc:
+            return Record(chunk.first_line, None, f"malformed CSV: {exc}"), None
+        lines = reader.line_num
+        if fields and any("\ufffd" in f for f in fields):
+            fields = None
+        header = Record(chunk.first_line, fields, None if fields is not None else "not text")
+        rest = chunk.text.split("\n", lines)[lines] if chunk.text.count("\n") >= lines else ""
+        return header, TextChunk(rest, chunk.first_line + lines) if rest else None
+
+    def parse(self, chunk: TextChunk) -> list[Record]:
         out: list[Record] = []
-        reader = csv.reader(io.StringIO(chunk), delimiter=self.delimiter or ",")
-        base = self._line
+        reader = csv.reader(io.StringIO(chunk.text), delimiter=self.delimiter or ",")
+        base = chunk.first_line - 1
         consumed = 0
-        suspicious = "\ufffd" in chunk or "\x00" in chunk
+        suspicious = "\ufffd" in chunk.text or "\x00" in chunk.text
         while True:
             start = base + consumed + 1
             try:
@@ -72,7 +98,6 @@ class CsvStream:
                 out.append(Record(start, None, f"bytes that are not {self.charset}"))
                 continue
             out.append(Record(start, fields))
-        self._line = base + chunk.count("\n") + (0 if chunk.endswith("\n") else 1)
         return out
 
 

@@ -37,7 +37,7 @@ from salesflow.db import Database
 from salesflow.settings import ServiceSettings
 
 KEY_LABELS = {"duns": "D-U-N-S", "vat_id": "VAT id", "match_key": "name, postal code and country"}
-_INSERT_COLUMNS = (
+INSERT_COLUMNS = (
     "name",
     "country",
     "region",
@@ -62,10 +62,15 @@ _INSERT_COLUMNS = (
     "status",
     "created_at",
 )
+# where a row (a tuple in the order of INSERT_COLUMNS) keeps its line and the keys
+LINE = INSERT_COLUMNS.index("import_line")
+KEY_COLUMNS = tuple((name, INSERT_COLUMNS.index(name)) for name in ("duns", "vat_id", "match_key"))
+# an update sets every column up to updated_at
+_UPDATED = INSERT_COLUMNS.index("updated_at") + 1
 # SQLite allows 32,766 parameters per statement: 1,000 rows of 23 columns stay below.
 _ROWS_PER_STATEMENT = 1000
 # Updates overwrite with what the row has and keep what it leaves empty.
-_KEEP_IF_EMPTY = frozenset(_INSERT_COLUMNS[2:16]) | {"match_key"}
+_KEEP_IF_EMPTY = frozenset(INSERT_COLUMNS[2:16]) | {"match_key"}
 
 
 @dataclass
@@ -105,31 +110,31 @@ class CompanyWriter:
         return "?" if self._qmark else f"${i}"
 
     def _insert_statement(self, rows: int = 1) -> str:
-        width = len(_INSERT_COLUMNS)
+        width = len(INSERT_COLUMNS)
         groups = ", ".join(
             "(" + ", ".join(self._p(r * width + i + 1) for i in range(width)) + ")"
             for r in range(rows)
         )
         return (
-            f"INSERT INTO leads_companies ({', '.join(_INSERT_COLUMNS)}) VALUES {groups} "
+            f"INSERT INTO leads_companies ({', '.join(INSERT_COLUMNS)}) VALUES {groups} "
             "ON CONFLICT DO NOTHING"
         )
 
     def _update_statement(self) -> str:
         sets = []
-        for i, col in enumerate(_INSERT_COLUMNS[:-2]):
+        for i, col in enumerate(INSERT_COLUMNS[:-2]):
             mark = self._p(i + 1)
             sets.append(
                 f"{col} = COALESCE({mark}, {col})" if col in _KEEP_IF_EMPTY else f"{col} = {mark}"
             )
-        id_mark = self._p(len(_INSERT_COLUMNS) - 1)
+        id_mark = self._p(len(INSERT_COLUMNS) - 1)
         return f"UPDATE leads_companies SET {', '.join(sets)} WHERE id = {id_mark}"
 
     def _update_from_values(self, rows: int) -> str:
         """SQLite: one UPDATE for many rows; the VALUES columns are column1 … columnN."""
-        width = len(_INSERT_COLUMNS) - 1  # the set columns and the id
+        width = len(INSERT_COLUMNS) - 1  # the set columns and the id
         sets = []
-        for i, col in enumerate(_INSERT_COLUMNS[:-2]):
+        for i, col in enumerate(INSERT_COLUMNS[:-2]):
             value = f"v.column{i + 1}"
             sets.append(
                 f"{col} = COALESCE({value}, leads_companies.{col})"
@@ -177,17 +182,25 @@ class CompanyWriter:
             statements.append((self._update_from_values(len(part)), part))
         await _off_loop(conn, statements)
 
+    def stamp(self, now: datetime) -> Any:
+        """``now`` as rows carry it in created_at and updated_at (converted once, not per row)."""
+        stamp = self._created_at(now) if self._created_at else now
+        if self._qmark and isinstance(stamp, datetime):
+            stamp = stamp.isoformat(" ")  # what sqlite3 would make of it
+        return stamp
+
     async def write(
-        self, batch: Sequence[tuple[int, CompanyRecord]], now: datetime, rejected_before: int = 0
+        self, batch: Sequence[tuple[Any, ...]], rejected_before: int = 0
     ) -> BatchResult:
-        """``rejected_before``: rows of this chunk the validator already rejected."""
+        """``batch``: rows (see ``insert_row``) in the order of their lines; ``rejected_before``:
+        rows of this chunk the validator already rejected."""
         for attempt in range(3):
             try:
                 async with self.db.session() as session, session.begin():
                     conn = await session.connection()
                     if self.db.sqlite:  # the indexes of a big universe should stay in memory
                         await conn.exec_driver_sql("PRAGMA cache_size=-65536")
-                    result, suspects = await self._write(conn, batch, now)
+                    result, suspects = await self._write(conn, batch)
                     emit_imported(
                         session,
                         self.settings,
@@ -208,43 +221,11 @@ class CompanyWriter:
         raise AssertionError("unreachable")
 
     async def _write(
-        self, conn: AsyncConnection, batch: Sequence[tuple[int, CompanyRecord]], now: datetime
+        self, conn: AsyncConnection, batch: Sequence[tuple[Any, ...]]
     ) -> tuple[BatchResult, list[tuple[Any, ...]]]:
         result = BatchResult()
-        stamp = self._created_at(now) if self._created_at else now
-        if self._qmark and isinstance(stamp, datetime):
-            stamp = stamp.isoformat(" ")  # what sqlite3 would make of it, once, not per row
-        import_id = self.import_id
-        tail = ("suspect", stamp)
-        rows: list[tuple[Any, ...]] = []
-        keyed: dict[int, tuple[CompanyRecord, list[tuple[str, str]]]] = {}
-        in_batch: dict[tuple[str, str], int] = {}
         rejected = result.rejected
-        for line, rec in batch:
-            keys = _keys(rec)
-            dup = None
-            for k in keys:
-                if k in in_batch:
-                    dup = k
-                    break
-            if dup is not None:
-                rejected.append((line, _duplicate(in_batch[dup], dup[0])))
-                continue
-            for k in keys:
-                in_batch[k] = line
-            keyed[line] = (rec, keys)
-            revenue = rec[10]
-            rows.append(
-                (
-                    *rec[:10],
-                    None if revenue is None else int(revenue.scaleb(4)),
-                    *rec[11:],
-                    import_id,
-                    line,
-                    stamp,
-                    *tail,
-                )
-            )
+        rows = batch if _keys_unique(batch) else _first_of_each_key(batch, rejected)
         if not rows:
             return result, []
         before = (
@@ -256,12 +237,14 @@ class CompanyWriter:
             return result, [(r[7], r[9], r[1], r[16]) for r in rows]
         # some rows met known keys: look those up
         new_lines = await self._lines_inserted(conn, before)
-        suspects = [(r[7], r[9], r[1], r[16]) for r in rows if r[19] in new_lines]
-        skipped = [(line, *keyed[line]) for line in keyed if line not in new_lines]
+        suspects = [(r[7], r[9], r[1], r[16]) for r in rows if r[LINE] in new_lines]
+        skipped = [r for r in rows if r[LINE] not in new_lines]
         known = await self._known(conn, skipped)
         updates: list[tuple[Any, ...]] = []
-        for line, rec, keys in skipped:
-            matches = {k[0]: known[k] for k in keys if k in known}
+        import_id = self.import_id
+        for row in skipped:
+            line = row[LINE]
+            matches = {k[0]: known[k] for k in _keys(row) if k in known}
             ids = {m.id for m in matches.values()}
             if len(ids) > 1:
                 rejected.append((line, _conflict(matches)))
@@ -273,7 +256,7 @@ class CompanyWriter:
             if match.import_id == import_id:
                 rejected.append((line, _duplicate(match.import_line, key)))
                 continue
-            updates.append((*_values(rec, import_id, line, stamp), match.id))
+            updates.append((*row[:_UPDATED], match.id))
         if updates:
             await self._update(conn, updates)
         rejected.sort()
@@ -281,15 +264,13 @@ class CompanyWriter:
         return result, suspects
 
     async def _known(
-        self,
-        conn: AsyncConnection,
-        rows: Sequence[tuple[int, CompanyRecord, list[tuple[str, str]]]],
+        self, conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]
     ) -> dict[tuple[str, str], _Known]:
         found: dict[tuple[str, str], _Known] = {}
         if not rows:
             return found
-        for name in KEY_LABELS:
-            values = list({k[1] for _, _, keys in rows for k in keys if k[0] == name})
+        for name, index in KEY_COLUMNS:
+            values = list({row[index] for row in rows if row[index]})
             for start in range(0, len(values), 5000):
                 part = values[start : start + 5000]
                 marks = ", ".join(self._p(i + 1) for i in range(len(part)))
@@ -341,41 +322,50 @@ def _execute_all(
     return changed
 
 
-def _keys(rec: CompanyRecord) -> list[tuple[str, str]]:
-    keys = []
-    if rec.duns:
-        keys.append(("duns", rec.duns))
-    if rec.vat_id:
-        keys.append(("vat_id", rec.vat_id))
-    if rec.match_key:
-        keys.append(("match_key", rec.match_key))
-    return keys
-
-
-def _values(rec: CompanyRecord, import_id: int, line: int, stamp: Any) -> tuple[Any, ...]:
+def insert_row(rec: CompanyRecord, import_id: int, line: int, stamp: Any) -> tuple[Any, ...]:
+    """A valid row as the writer stores it: the values of ``INSERT_COLUMNS``."""
+    revenue = rec[10]
     return (
-        rec.name,
-        rec.country,
-        rec.region,
-        rec.postal_code,
-        rec.city,
-        rec.nace,
-        rec.nace_rev,
-        rec.nace_section,
-        rec.employees,
-        rec.size_class,
-        None if rec.revenue is None else int(rec.revenue.scaleb(4)),
-        rec.currency,
-        rec.duns,
-        rec.vat_id,
-        rec.website,
-        rec.domain,
-        rec.source,
-        rec.match_key,
+        *rec[:10],
+        None if revenue is None else int(revenue.scaleb(4)),
+        *rec[11:],
         import_id,
         line,
         stamp,
+        CompanyStatus.SUSPECT.value,
+        stamp,
     )
+
+
+def _keys(row: tuple[Any, ...]) -> list[tuple[str, str]]:
+    return [(name, row[index]) for name, index in KEY_COLUMNS if row[index]]
+
+
+def _keys_unique(rows: Sequence[tuple[Any, ...]]) -> bool:
+    """No two rows share a D-U-N-S, VAT id or match key (the common case, checked in C)."""
+    for _, index in KEY_COLUMNS:
+        values = [row[index] for row in rows if row[index]]
+        if len(set(values)) != len(values):
+            return False
+    return True
+
+
+def _first_of_each_key(
+    rows: Sequence[tuple[Any, ...]], rejected: list[tuple[int, str]]
+) -> list[tuple[Any, ...]]:
+    """The rows that repeat no key of an earlier row kept; the others rejected as duplicates."""
+    kept = []
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        keys = _keys(row)
+        dup = next((k for k in keys if k in seen), None)
+        if dup is not None:
+            rejected.append((row[LINE], _duplicate(seen[dup], dup[0])))
+            continue
+        for k in keys:
+            seen[k] = row[LINE]
+        kept.append(row)
+    return kept
 
 
 def _duplicate(line: int | None, key: str) -> str:
@@ -387,4 +377,4 @@ def _conflict(matches: dict[str, _Known]) -> str:
     return "matches different known companies: " + " and ".join(parts)
 
 
-__all__ = ["BatchResult", "CompanyStatus", "CompanyWriter"]
+__all__ = ["BatchResult", "CompanyWriter", "insert_row"]
