@@ -12,7 +12,7 @@ from leads.domain.company_rows import (
     map_header,
     normalize_header,
 )
-from leads.importing.stream import CsvStream, sniff_delimiter
+from leads.importing.stream import CsvStream, Record, TextChunk, sniff_delimiter, split_chunk
 from leads.reference import countries, currencies, nace_table
 
 HEADER = [
@@ -211,6 +211,17 @@ def test_stream_in_another_charset() -> None:
     stream = CsvStream("windows-1252")
     records = stream.feed("name,country\nMüller,DE\n".encode("windows-1252")) + stream.close()
     assert records[1].fields == ["Müller", "DE"]
+
+
+def test_a_big_chunk_is_split_into_whole_records_with_their_lines() -> None:
+    text = 'a,b\n"x\ny",c\n' * 50 + "last"
+    parts = list(split_chunk(TextChunk(text, 2), 25))
+    assert "".join(p.text for p in parts) == text and len(parts) > 10
+    assert all(len(p.text) <= 25 for p in parts)
+    stream = CsvStream()
+    records = [r for p in parts for r in stream.parse(p)]
+    assert [r.line for r in records[:4]] == [2, 3, 5, 6]
+    assert records[1].fields == ["x\ny", "c"] and records[-1] == Record(152, ["last"])
 
 
 def test_sniff_delimiter() -> None:

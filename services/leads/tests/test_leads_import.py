@@ -122,6 +122,29 @@ async def test_known_companies_are_updated_not_duplicated(client: httpx.AsyncCli
     )
 
 
+async def test_a_list_imported_again_updates_each_company_once(client: httpx.AsyncClient) -> None:
+    async def companies() -> dict[str, dict[str, object]]:
+        page = await client.get("/companies", params={"limit": 200}, headers=MARKETING)
+        return {c["duns"]: c for c in page.json()["items"]}
+
+    data = b"".join(company_csv(120))  # three batches of the test settings' 50 rows
+    assert (await post(client, data)).json()["accepted"] == 120
+    before = await companies()
+    changed = data.replace(b"Sample 5 GmbH", b"Sample Five GmbH")
+    report = (await post(client, changed)).json()
+    assert (report["accepted"], report["updated"], report["rejected"]) == (0, 120, 0)
+    after = await companies()
+    assert after.keys() == before.keys() and len(after) == 120
+    for duns, company in after.items():
+        old = before[duns]
+        # every company was written by the second import, even where no field changed
+        assert company["updated_at"] > old["updated_at"]
+        same = {k: v for k, v in company.items() if k not in ("updated_at", "name")}
+        assert same == {k: v for k, v in old.items() if k not in ("updated_at", "name")}
+    assert after["100000005"]["name"] == "Sample Five GmbH"
+    assert after["100000006"]["name"] == "Sample 6 GmbH"
+
+
 async def test_duplicates_across_batches_and_a_streamed_body(client: httpx.AsyncClient) -> None:
     # the test settings write 50 rows per batch: 300 rows are six batches
     async def body() -> AsyncIterator[bytes]:

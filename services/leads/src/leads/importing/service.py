@@ -18,7 +18,7 @@ from typing import Any
 
 from leads.domain.company_rows import HeaderError, RowValidator, map_header
 from leads.importing.columnar import ChunkValidator
-from leads.importing.stream import CsvStream, TextChunk
+from leads.importing.stream import CsvStream, TextChunk, split_chunk
 from leads.importing.writer import LINE, CompanyWriter
 from leads.reference import countries, currencies, nace_table
 from leads.tables import ImportRow
@@ -285,14 +285,15 @@ async def _text_chunks(
     start = 0
     size = 0
     pieces = _pieces(first, body, stream)
-    async for piece in pieces:
-        if not texts:
-            start = piece.first_line
-        texts.append(piece.text)
-        size += len(piece.text)
-        if size >= CHUNK_CHARS:
-            yield TextChunk("".join(texts), start)
-            texts, size = [], 0
+    async for whole in pieces:
+        for piece in split_chunk(whole, CHUNK_CHARS):  # a body may come in one piece
+            if not texts:
+                start = piece.first_line
+            texts.append(piece.text)
+            size += len(piece.text)
+            if size >= CHUNK_CHARS:
+                yield TextChunk("".join(texts), start)
+                texts, size = [], 0
     if texts:
         yield TextChunk("".join(texts), start)
 

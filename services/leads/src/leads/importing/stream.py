@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Iterator
 from typing import NamedTuple
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -99,6 +100,22 @@ class CsvStream:
                 continue
             out.append(Record(start, fields))
         return out
+
+
+def split_chunk(chunk: TextChunk, max_chars: int) -> Iterator[TextChunk]:
+    """``chunk`` in pieces of whole records of at most ``max_chars`` (a longer record whole)."""
+    text, line = chunk.text, chunk.first_line
+    if len(text) <= max_chars:
+        yield chunk
+        return
+    start = 0
+    while start < len(text):
+        end = start + (_complete_prefix(text[start : start + max_chars]) or len(text))
+        if len(text) - start <= max_chars:
+            end = len(text)
+        yield TextChunk(text[start:end], line)
+        line += text.count("\n", start, end)
+        start = end
 
 
 def _complete_prefix(text: str) -> int:

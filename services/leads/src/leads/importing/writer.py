@@ -20,11 +20,11 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +36,7 @@ from leads.tables import CompanyRow
 from salesflow.db import Database
 from salesflow.settings import ServiceSettings
 
+_T = TypeVar("_T")
 KEY_LABELS = {"duns": "D-U-N-S", "vat_id": "VAT id", "match_key": "name, postal code and country"}
 INSERT_COLUMNS = (
     "name",
@@ -65,8 +66,9 @@ INSERT_COLUMNS = (
 # where a row (a tuple in the order of INSERT_COLUMNS) keeps its line and the keys
 LINE = INSERT_COLUMNS.index("import_line")
 KEY_COLUMNS = tuple((name, INSERT_COLUMNS.index(name)) for name in ("duns", "vat_id", "match_key"))
-# an update sets every column up to updated_at
+# an update sets every column up to updated_at: the company's fields, then the bookkeeping
 _UPDATED = INSERT_COLUMNS.index("updated_at") + 1
+_RECORD = INSERT_COLUMNS.index("import_id")
 # SQLite allows 32,766 parameters per statement: 1,000 rows of 23 columns stay below.
 _ROWS_PER_STATEMENT = 1000
 # Updates overwrite with what the row has and keep what it leaves empty.
@@ -131,20 +133,22 @@ class CompanyWriter:
         return f"UPDATE leads_companies SET {', '.join(sets)} WHERE id = {id_mark}"
 
     def _update_from_values(self, rows: int) -> str:
-        """SQLite: one UPDATE for many rows; the VALUES columns are column1 … columnN."""
-        width = len(INSERT_COLUMNS) - 1  # the set columns and the id
-        sets = []
-        for i, col in enumerate(INSERT_COLUMNS[:-2]):
+        """SQLite: one UPDATE of the company's fields for many rows (VALUES columns column1 …
+        columnN, the id last), touching only companies where a field changes: an update
+        rewrites the entries of all five indexes, and a list imported again is mostly the
+        same (its bookkeeping columns are set by ``_BOOKKEEPING``)."""
+        width = _RECORD + 1
+        sets, changes = [], []
+        for i, col in enumerate(INSERT_COLUMNS[:_RECORD]):
             value = f"v.column{i + 1}"
-            sets.append(
-                f"{col} = COALESCE({value}, leads_companies.{col})"
-                if col in _KEEP_IF_EMPTY
-                else f"{col} = {value}"
-            )
+            if col in _KEEP_IF_EMPTY:
+                value = f"COALESCE({value}, leads_companies.{col})"
+            sets.append(f"{col} = {value}")
+            changes.append(f"leads_companies.{col} IS NOT {value}")
         groups = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * rows)
         return (
             f"UPDATE leads_companies SET {', '.join(sets)} FROM (VALUES {groups}) AS v "
-            f"WHERE leads_companies.id = v.column{width}"
+            f"WHERE leads_companies.id = v.column{width} AND ({' OR '.join(changes)})"
         )
 
     async def _insert(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> int:
@@ -179,7 +183,11 @@ class CompanyWriter:
         statements = []
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             part = rows[start : start + _ROWS_PER_STATEMENT]
-            statements.append((self._update_from_values(len(part)), part))
+            fields = [(*row[:_RECORD], row[-1]) for row in part]
+            statements.append((self._update_from_values(len(part)), fields))
+            # import_id, import_line, updated_at and the id
+            bookkeeping = [row[_RECORD:] for row in part]
+            statements.append((_bookkeeping(len(part)), bookkeeping))
         await _off_loop(conn, statements)
 
     def stamp(self, now: datetime) -> Any:
@@ -266,24 +274,33 @@ class CompanyWriter:
     async def _known(
         self, conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]
     ) -> dict[tuple[str, str], _Known]:
+        """The companies stored under any key of ``rows``, by (key name, value)."""
         found: dict[tuple[str, str], _Known] = {}
-        if not rows:
-            return found
-        for name, index in KEY_COLUMNS:
-            values = list({row[index] for row in rows if row[index]})
-            for start in range(0, len(values), 5000):
-                part = values[start : start + 5000]
-                marks = ", ".join(self._p(i + 1) for i in range(len(part)))
-                where = f"FROM leads_companies WHERE {name} IN ({marks})"
-                if self._qmark:  # one row back, not one step (and GIL hand-over) per match
-                    sql = f"SELECT json_group_array(json_array({name}, id, import_id, import_line)) {where}"
-                    result = await conn.exec_driver_sql(sql, tuple(part))
-                    matches = json.loads(result.scalar_one() or "[]")
-                else:
-                    sql = f"SELECT {name}, id, import_id, import_line {where}"
-                    matches = (await conn.exec_driver_sql(sql, tuple(part))).all()
-                for value, id_, import_id, import_line in matches:
-                    found[(name, value)] = _Known(id_, import_id, import_line)
+        for start in range(0, len(rows), 5000):
+            part = rows[start : start + 5000]
+            wanted = [(name, list({row[i] for row in part if row[i]})) for name, i in KEY_COLUMNS]
+            wanted = [(name, values) for name, values in wanted if values]
+            if not wanted:
+                continue
+            params = tuple(chain.from_iterable(values for _, values in wanted))
+            marks = iter(range(1, len(params) + 1))
+            where = " OR ".join(
+                f"{name} IN ({', '.join(self._p(next(marks)) for _ in values)})"
+                for name, values in wanted
+            )
+            columns = "duns, vat_id, match_key, id, import_id, import_line"
+            if self._qmark:  # one row back, not one step (and GIL hand-over) per match
+                sql = f"SELECT json_group_array(json_array({columns})) FROM leads_companies"
+                text = await _scalar_off_loop(conn, f"{sql} WHERE {where}", params)
+                matches = json.loads(text or "[]")
+            else:
+                sql = f"SELECT {columns} FROM leads_companies WHERE {where}"
+                matches = (await conn.exec_driver_sql(sql, params)).all()
+            for duns, vat_id, match_key, id_, import_id, import_line in matches:
+                known = _Known(id_, import_id, import_line)
+                for key in (("duns", duns), ("vat_id", vat_id), ("match_key", match_key)):
+                    if key[1]:
+                        found[key] = known
         return found
 
 
@@ -291,25 +308,42 @@ async def _off_loop(
     conn: AsyncConnection, statements: list[tuple[str, list[tuple[Any, ...]]]]
 ) -> int:
     """SQLite: run multi-row statements (SQL, rows) in the transaction of ``conn`` on a worker
-    thread, so that the request goes on parsing the next chunk meanwhile (SQLite releases the
-    GIL while it works; the platform runs SQLite calls on the event loop's thread otherwise).
-    The unit of work holds the database's lock, so nothing else uses the connection meanwhile.
-    The rows changed."""
-    raw = await conn.get_raw_connection()
-    sqlite_conn = getattr(raw.driver_connection, "_conn", None)
-    if not isinstance(sqlite_conn, sqlite3.Connection):  # another driver: stay on the loop
+    thread, so that the request goes on with the next chunk meanwhile (SQLite releases the GIL
+    while it works; the platform runs SQLite calls on the event loop's thread otherwise). The
+    unit of work holds the database's lock, so nothing else uses the connection meanwhile. The
+    rows changed."""
+    sqlite_conn = await _sqlite3_of(conn)
+    if sqlite_conn is None:  # another driver: stay on the loop
         changed = 0
         for sql, rows in statements:
             result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(rows)))
             changed += result.rowcount
         return changed
-    work = asyncio.ensure_future(asyncio.to_thread(_execute_all, sqlite_conn, statements))
+    return await _in_thread(_execute_all, sqlite_conn, statements)
+
+
+async def _scalar_off_loop(conn: AsyncConnection, sql: str, params: tuple[Any, ...]) -> Any:
+    """SQLite: the one value a query answers, queried on a worker thread like ``_off_loop``."""
+    sqlite_conn = await _sqlite3_of(conn)
+    if sqlite_conn is None:
+        return (await conn.exec_driver_sql(sql, params)).scalar_one()
+    return await _in_thread(lambda: sqlite_conn.execute(sql, params).fetchone()[0])
+
+
+async def _sqlite3_of(conn: AsyncConnection) -> sqlite3.Connection | None:
+    raw = await conn.get_raw_connection()
+    sqlite_conn = getattr(raw.driver_connection, "_conn", None)
+    return sqlite_conn if isinstance(sqlite_conn, sqlite3.Connection) else None
+
+
+async def _in_thread(work: Callable[..., _T], *args: Any) -> _T:
+    task = asyncio.ensure_future(asyncio.to_thread(work, *args))
     try:
-        return await asyncio.shield(work)
+        return await asyncio.shield(task)
     except asyncio.CancelledError:
         # the thread cannot be stopped: let it finish before the transaction is rolled back
         with contextlib.suppress(Exception):
-            await work
+            await task
         raise
 
 
@@ -334,6 +368,15 @@ def insert_row(rec: CompanyRecord, import_id: int, line: int, stamp: Any) -> tup
         stamp,
         CompanyStatus.SUSPECT.value,
         stamp,
+    )
+
+
+def _bookkeeping(rows: int) -> str:
+    """SQLite: which import and line last wrote each of many companies, and when."""
+    groups = ", ".join(["(?, ?, ?, ?)"] * rows)
+    return (
+        "UPDATE leads_companies SET import_id = v.column1, import_line = v.column2, "
+        f"updated_at = v.column3 FROM (VALUES {groups}) AS v WHERE leads_companies.id = v.column4"
     )
 
 
