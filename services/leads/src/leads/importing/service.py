@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leads.domain.company_rows import HeaderError, RowValidator, map_header
-from leads.importing.columnar import ChunkValidator
 from leads.importing.stream import CsvStream, TextChunk, split_chunk
 from leads.importing.writer import LINE, CompanyWriter
 from leads.reference import countries, currencies, nace_table
@@ -169,6 +168,9 @@ class CompanyImport:
             default_revision=self.nace_revision,
             default_source=self.source,
         )
+        # polars comes with the first import (~25 MB, 0.2 s), not with every start of the service
+        from leads.importing.columnar import ChunkValidator
+
         chunks = ChunkValidator(validator, stream)
         report = self.report
         report.delimiter = stream.delimiter or ","
