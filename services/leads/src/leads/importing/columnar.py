@@ -177,8 +177,8 @@ class ChunkValidator:
         return None if index is None else pl.col(self._names[index])
 
     def _distinct(
-        self, frame: pl.DataFrame, key: pl.Expr, clean: Callable[[str], Any]
-    ) -> dict[str, Any]:
+        self, frame: pl.DataFrame, key: pl.Expr, clean: Callable[[Any], Any]
+    ) -> dict[Any, Any]:
         """``clean`` of every distinct value of ``key`` in the chunk (once each)."""
         return {value: clean(value) for value in frame.select(key.unique()).to_series()}
 
@@ -255,11 +255,9 @@ class ChunkValidator:
         digits = text.str.contains(_EMPLOYEES)
         count = pl.when(digits).then(text).otherwise(None).cast(pl.Int64)
         gates.append((text == "") | (digits & (count <= MAX_EMPLOYEES)))
-        counts = frame.select(count.unique().drop_nulls()).to_series()
-        sizes = {n: size_class_code(n) for n in counts}
         values["employees"] = count
-        values["size_class"] = count.replace_strict(
-            list(sizes), list(sizes.values()), default=None, return_dtype=pl.String
+        values["size_class"] = _mapped(
+            count, self._distinct(frame, count.drop_nulls(), size_class_code)
         )
 
         text = c("_revenue")
@@ -378,7 +376,7 @@ def _empty_as_none(text: pl.Expr) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def _mapped(key: pl.Expr, mapping: dict[str, Any]) -> pl.Expr:
+def _mapped(key: pl.Expr, mapping: dict[Any, Any]) -> pl.Expr:
     return key.replace_strict(
         list(mapping), list(mapping.values()), default=None, return_dtype=pl.String
     )

@@ -65,7 +65,8 @@ INSERT_COLUMNS = (
 )
 # where a row (a tuple in the order of INSERT_COLUMNS) keeps its line and the keys
 LINE = INSERT_COLUMNS.index("import_line")
-KEY_COLUMNS = tuple((name, INSERT_COLUMNS.index(name)) for name in ("duns", "vat_id", "match_key"))
+_KEY_NAMES = ("duns", "vat_id", "match_key")
+KEY_COLUMNS = tuple((name, INSERT_COLUMNS.index(name)) for name in _KEY_NAMES)
 # an update sets every column up to updated_at: the company's fields, then the bookkeeping
 _UPDATED = INSERT_COLUMNS.index("updated_at") + 1
 _RECORD = INSERT_COLUMNS.index("import_id")
@@ -136,7 +137,7 @@ class CompanyWriter:
         """SQLite: one UPDATE of the company's fields for many rows (VALUES columns column1 …
         columnN, the id last), touching only companies where a field changes: an update
         rewrites the entries of all five indexes, and a list imported again is mostly the
-        same (its bookkeeping columns are set by ``_BOOKKEEPING``)."""
+        same (its bookkeeping columns are set by ``_bookkeeping``)."""
         width = _RECORD + 1
         sets, changes = [], []
         for i, col in enumerate(INSERT_COLUMNS[:_RECORD]):
@@ -288,7 +289,7 @@ class CompanyWriter:
                 f"{name} IN ({', '.join(self._p(next(marks)) for _ in values)})"
                 for name, values in wanted
             )
-            columns = "duns, vat_id, match_key, id, import_id, import_line"
+            columns = ", ".join([*_KEY_NAMES, "id", "import_id", "import_line"])
             if self._qmark:  # one row back, not one step (and GIL hand-over) per match
                 sql = f"SELECT json_group_array(json_array({columns})) FROM leads_companies"
                 text = await _scalar_off_loop(conn, f"{sql} WHERE {where}", params)
@@ -296,11 +297,11 @@ class CompanyWriter:
             else:
                 sql = f"SELECT {columns} FROM leads_companies WHERE {where}"
                 matches = (await conn.exec_driver_sql(sql, params)).all()
-            for duns, vat_id, match_key, id_, import_id, import_line in matches:
+            for *values, id_, import_id, import_line in matches:
                 known = _Known(id_, import_id, import_line)
-                for key in (("duns", duns), ("vat_id", vat_id), ("match_key", match_key)):
-                    if key[1]:
-                        found[key] = known
+                for name, value in zip(_KEY_NAMES, values, strict=True):
+                    if value:
+                        found[(name, value)] = known
         return found
 
 
