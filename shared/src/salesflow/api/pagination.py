@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from fastapi import Query
@@ -12,6 +15,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from salesflow.api.errors import Problem
+from salesflow.contracts.types import to_utc
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -44,9 +48,9 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise Problem(422, "cursor is not valid") from None
+        raise _invalid() from None
     if not isinstance(values, list) or len(values) != arity:
-        raise Problem(422, "cursor is not valid")
+        raise _invalid()
     return values
 
 
@@ -61,19 +65,44 @@ def keyset(
     return stmt.order_by(sort, tiebreak).limit(params.limit + 1)
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _coerce(column: InstrumentedAttribute, value: Any) -> Any:
+    """A cursor value as the column's type; 422 for anything a page of ours cannot have given
+    (a cursor is opaque, but it arrives from outside like any other input)."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise _invalid()
     try:
         python_type = column.type.python_type
     except NotImplementedError:
-        return value
-    if isinstance(value, python_type):
-        return value
+        python_type = None
     try:
-        if hasattr(python_type, "fromisoformat") and isinstance(value, str):
-            return python_type.fromisoformat(value)
-        return python_type(value)
-    except (TypeError, ValueError):
-        raise Problem(422, "cursor is not valid") from None
+        if python_type is datetime:
+            return to_utc(datetime.fromisoformat(value))  # aware, in range: or ValueError
+        if python_type is date:
+            return date.fromisoformat(value)
+        if python_type is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            number = int(value)
+            if not _INT64[0] <= number <= _INT64[1]:
+                raise ValueError
+            return number
+        if python_type is float or python_type is Decimal:
+            number = python_type(value)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        if python_type is str:
+            return value if isinstance(value, str) else str(value)
+    except (TypeError, ValueError, OverflowError, ArithmeticError):
+        raise _invalid() from None
+    return value
+
+
+def _invalid() -> Problem:
+    return Problem(422, "cursor is not valid")
 
 
 def page_of(rows: list[Any], params: PageParams, key: Any) -> tuple[list[Any], str | None]:

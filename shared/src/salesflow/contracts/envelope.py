@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from salesflow.contracts.catalog import event_spec
+from salesflow.contracts.types import to_utc
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -98,6 +99,10 @@ class Envelope:
         if time.tzinfo is None:
             raise MalformedEvent("ce_time lacks a timezone")
         try:
+            time = to_utc(time)
+        except ValueError as exc:
+            raise MalformedEvent(f"ce_time {hdrs['ce_time']!r}: {exc}") from exc
+        try:
             data = json.loads(value or b"")
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedEvent(f"value is not JSON: {exc}") from exc
@@ -109,7 +114,7 @@ class Envelope:
             type=hdrs["ce_type"],
             source=hdrs["ce_source"],
             subject=hdrs.get("ce_subject", ""),
-            time=time.astimezone(UTC),
+            time=time,
             data=data,
             correlation_id=hdrs.get("ce_correlationid") or hdrs["ce_id"],
             causation_id=hdrs.get("ce_causationid") or None,

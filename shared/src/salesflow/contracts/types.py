@@ -8,14 +8,26 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
 
-def _utc(value: datetime) -> datetime:
+
+def to_utc(value: datetime) -> datetime:
+    """``value`` in UTC if it lies in the range every service accepts (1900–2199); else
+    ValueError. A time at the calendar's edge (``0001-01-01T00:00:00+05:00``) has no UTC value
+    at all: refused here rather than where it is stored."""
     if value.tzinfo is None:
-        raise ValueError("timestamp must carry a timezone")
-    return value.astimezone(UTC)
+        raise ValueError("a time needs a timezone (e.g. Z or +01:00)")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("time must lie between 1900 and 2199")
+    return utc
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 

@@ -1,0 +1,65 @@
+"""Field types for request bodies and query parameters, the same in every service.
+
+- ``Timestamp``: an ISO 8601 string with a timezone, converted to UTC, between 1900 and 2199.
+  A time at the calendar's edge (``0001-01-01T00:00:00+05:00``) has no UTC value; it, and times
+  no sales process has, are refused here instead of failing where the value is stored.
+- ``CalendarDate``: an ISO 8601 date between 1900 and 2199.
+- ``Currency``, ``Country``: ISO 4217 currency and ISO 3166-1 alpha-2 codes, checked against
+  the lists (``salesflow.reference``), not just their shape.
+
+FastAPI validates bodies in pydantic's lax Python mode, which would read ``0`` as 1970-01-01;
+the time types take text only, as the OpenAPI schema says.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+
+from salesflow.contracts.types import to_utc
+from salesflow.reference import countries, currencies
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, str | datetime | date):
+        return value
+    raise ValueError("expected an ISO 8601 string")
+
+
+def _in_calendar(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError("date must lie between 1900 and 2199")
+    return value
+
+
+def _iso4217(code: str) -> str:
+    if code not in currencies():
+        raise ValueError(f"{code} is not an ISO 4217 currency code")
+    return code
+
+
+def _iso3166(code: str) -> str:
+    if code not in countries():
+        raise ValueError(f"{code} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(to_utc)]
+CalendarDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_in_calendar)]
+Currency = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"]),
+    AfterValidator(_iso4217),
+]
+Country = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code", examples=["DE"]),
+    AfterValidator(_iso3166),
+]
+
+__all__ = ["CalendarDate", "Country", "Currency", "Timestamp", "to_utc"]
