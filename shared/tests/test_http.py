@@ -43,8 +43,21 @@ async def client(settings_for: Callable, database_url: str):
         (b"{}", {"content-type": "application/json"}, 422),
         (b"name=x", {"content-type": "application/x-www-form-urlencoded"}, 422),
         (b'{"name": "' + b"x" * 5000 + b'"}', {"content-type": "application/json"}, 413),
+        (
+            b'{"name": "x", "seq": 1180591620717411303424}',
+            {"content-type": "application/json"},
+            422,
+        ),
     ],
-    ids=["malformed-json", "wrong-type", "unknown-field", "missing-field", "not-json", "too-large"],
+    ids=[
+        "malformed-json",
+        "wrong-type",
+        "unknown-field",
+        "missing-field",
+        "not-json",
+        "too-large",
+        "number-beyond-64-bits",
+    ],
 )
 async def test_bad_input_gets_problem_json_and_writes_nothing(
     client, body: bytes, headers: dict, status: int
@@ -216,10 +229,36 @@ async def _later(coro):
 
 
 async def test_text_the_database_cannot_store_is_refused_not_a_500(client) -> None:
-    resp = await client.post("/items", json={"name": "nul\u0000byte"}, headers=ADMIN)
-    if test_db_kind() == "postgresql":  # PostgreSQL text cannot hold NUL
+    """PostgreSQL text cannot hold NUL: refused up front on either database, alike."""
+    refused = [
+        await client.post("/items", json={"name": "nul\u0000byte"}, headers=ADMIN),
+        await client.post(
+            "/items",
+            content=b'{"name": "three \\\\\\u0000 backslashes"}',  # \\ then \u0000
+            headers={**ADMIN, "content-type": "application/json"},
+        ),
+        await client.get("/received?x=%00", headers=ADMIN),
+    ]
+
+    async def split_escape():  # the escape spans two chunks of the body
+        yield b'{"name": "ab\\u00'
+        yield b'00"}'
+
+    refused.append(
+        await client.post(
+            "/items", content=split_escape(), headers={**ADMIN, "content-type": "application/json"}
+        )
+    )
+    for resp in refused:
         assert resp.status_code == 422, resp.text
         assert resp.headers["content-type"] == "application/problem+json"
-        assert (await client.get("/received", headers=ADMIN)).json()["items"] == 0
-    else:  # SQLite stores it as it is
-        assert resp.status_code == 201, resp.text
+        assert "NUL" in resp.json()["detail"]
+    assert (await client.get("/received", headers=ADMIN)).json()["items"] == 0
+
+    # an escaped backslash followed by "u0000" is plain text
+    ok = await client.post(
+        "/items",
+        content=b'{"name": "path C:\\\\u0000"}',
+        headers={**ADMIN, "content-type": "application/json"},
+    )
+    assert ok.status_code == 201, ok.text

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from salesflow.api import errors
-from salesflow.api.middleware import BodyLimit, RequestContext
+from salesflow.api.middleware import BodyGuard, RequestContext
 from salesflow.contracts.catalog import all_topics, dlq_topic
 from salesflow.db import Database
 from salesflow.leadership import JobLeadership, runs_in_every_replica
@@ -205,7 +205,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         ],
         expose_headers=["ETag", "X-Correlation-Id", "Location"],
     )
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, overrides=spec.body_limits)
+    app.add_middleware(BodyGuard, limit=settings.max_body_bytes, overrides=spec.body_limits)
     app.add_middleware(RequestContext, service=spec.name)
     return app
 

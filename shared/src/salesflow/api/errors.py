@@ -150,6 +150,16 @@ def install(app: FastAPI) -> None:
         log.exception("database error on %s %s", request.method, request.url.path)
         return problem_response(500, "internal error", instance=request.url.path)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite's driver refuses an integer beyond 64 bits, datetime arithmetic one beyond the
+        # calendar: input too large to store or compute with (PostgreSQL's counterpart is a
+        # class-22 error above). The transaction is rolled back, nothing written.
+        log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            422, "a value is out of the range that can be stored", instance=request.url.path
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

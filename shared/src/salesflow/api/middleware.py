@@ -1,8 +1,10 @@
-"""ASGI middleware: body size limit (413), correlation id, request metrics."""
+"""ASGI middleware: body size limit (413) and NUL characters (422), correlation id, request
+metrics."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -27,12 +29,26 @@ async def _send_problem(send: Send, status: int, title: str, detail: str) -> Non
     await send({"type": "http.response.body", "body": body.encode()})
 
 
-class _TooLarge(Exception):
-    pass
+class _Refused(Exception):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
 
 
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes (per-path overrides for bulk uploads)."""
+# ``\u0000`` in JSON text: a backslash that is not itself escaped (an even run of backslashes
+# before it), then u0000
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_NUL_DETAIL = "text must not contain NUL (U+0000) characters"
+
+
+def _nul_refusal() -> _Refused:
+    return _Refused(422, "Unprocessable Content", _NUL_DETAIL)
+
+
+class BodyGuard:
+    """Refuse bodies over ``limit`` bytes (413; per-path overrides for bulk uploads), and NUL
+    characters in JSON bodies, query strings and paths (422): PostgreSQL cannot store U+0000 in
+    text, so it would otherwise fail only where a value is written — as a 500, and only there."""
 
     def __init__(self, app: ASGIApp, limit: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
@@ -43,7 +59,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
+            await _send_refusal(send, _nul_refusal())
+            return
         limit = self.overrides.get(scope["path"], self.limit)
+        json_body = False
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
@@ -52,43 +72,57 @@ class BodyLimit:
                     await _send_problem(send, 400, "Bad Request", "invalid Content-Length")
                     return
                 if declared > limit:
-                    await _send_problem(
-                        send, 413, "Content Too Large", f"body exceeds {limit} bytes"
-                    )
+                    await _send_refusal(send, _too_large(limit))
                     return
+            elif name == b"content-type":
+                json_body = b"json" in value.lower()
         received = 0
-        overflow = False
+        tail = b""  # the end of the previous chunk: an escape may span two
+        refused: _Refused | None = None
         answered = False
 
         async def guarded_receive() -> Message:
-            nonlocal received, overflow
+            nonlocal received, refused, tail
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
-                    overflow = True
-                    raise _TooLarge
+                    refused = _too_large(limit)
+                    raise refused
+                if json_body and chunk:
+                    text = tail + chunk if tail else chunk
+                    if b"u0000" in text and _NUL_ESCAPE.search(text):
+                        refused = _nul_refusal()
+                        raise refused
+                    tail = text[-64:]
             return message
 
         async def guarded_send(message: Message) -> None:
             # the app may turn our exception into an error of its own (e.g. 400 for a body it
-            # could not parse): whatever it answers, the client gets the 413
+            # could not parse): whatever it answers, the client gets our refusal
             nonlocal answered
-            if overflow:
+            if refused is not None:
                 if not answered:
                     answered = True
-                    await _send_problem(
-                        send, 413, "Content Too Large", f"body exceeds {limit} bytes"
-                    )
+                    await _send_refusal(send, refused)
                 return
             await send(message)
 
         try:
             await self.app(scope, guarded_receive, guarded_send)
-        except _TooLarge:
+        except _Refused:
             pass
-        if overflow and not answered:
-            await _send_problem(send, 413, "Content Too Large", f"body exceeds {limit} bytes")
+        if refused is not None and not answered:
+            await _send_refusal(send, refused)
+
+
+def _too_large(limit: int) -> _Refused:
+    return _Refused(413, "Content Too Large", f"body exceeds {limit} bytes")
+
+
+async def _send_refusal(send: Send, refused: _Refused) -> None:
+    await _send_problem(send, refused.status, refused.title, refused.detail)
 
 
 class RequestContext:
