@@ -73,6 +73,9 @@ def test_rs256_tokens_verified_against_the_jwks(identity_provider) -> None:
     with pytest.raises(Problem) as refused:
         verify(_rs256(other), settings)
     assert refused.value.status == 401
+    with pytest.raises(Problem) as nobody:  # ownership is by sub: an empty one is refused
+        verify(_rs256(key, sub=""), settings)
+    assert nobody.value.status == 401 and "sub" in str(nobody.value.detail)
     with pytest.raises(Problem):  # an HS256 token signed with the dev secret is not accepted
         verify(
             jwt.encode(
@@ -136,6 +139,9 @@ async def test_token_outbox_and_dlq_commands(database_url: str) -> None:
     assert (claims["sub"], claims["roles"], claims["team"]) == ("alice", ["sales_rep"], "north")
     bad = _cli("token", "--sub", "x", "--roles", "wizard", env=env)
     assert bad.returncode != 0 and "wizard" in bad.stdout + bad.stderr
+    for args, hint in ((("--sub", " "), "--sub"), (("--sub", "x", "--ttl", "-5"), "--ttl")):
+        refused = _cli("token", *args, "--roles", "analyst", env=env)
+        assert refused.returncode != 0 and hint in refused.stdout + refused.stderr
 
     status = _cli("outbox", "status", "--service", "controlling", env=env)
     assert status.returncode == 0, status.stderr
@@ -153,6 +159,8 @@ async def test_token_outbox_and_dlq_commands(database_url: str) -> None:
     assert listed.returncode == 0 and "dead letters (0)" in listed.stdout
     nothing = _cli("dlq", "replay", "--service", "controlling", env=env)
     assert nothing.returncode != 0  # neither --id nor --all
+    missing = _cli("dlq", "replay", "--service", "controlling", "--id", "999999", env=env)
+    assert missing.returncode == 1 and "no dead letter 999999" in missing.stdout + missing.stderr
     unknown = _cli("dlq", "list", "--service", "nowhere", env=env)
     assert unknown.returncode == 2 and "unknown service" in unknown.stdout + unknown.stderr
 

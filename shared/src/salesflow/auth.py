@@ -130,6 +130,8 @@ def _decode(token: str, settings: ServiceSettings) -> tuple[Principal, float]:
     team = claims.get("team")
     if not isinstance(sub, str) or (team is not None and not isinstance(team, str)):
         raise _unauthorized("claims 'sub' and 'team' must be strings")
+    if not sub.strip():  # ownership is by sub: an empty one would own what nobody owns
+        raise _unauthorized("claim 'sub' must not be empty")
     # reuse only within the leeway-free lifetime: a cached token must expire no later than one
     # decoded afresh would
     return Principal(sub=sub, roles=frozenset(roles), team=team), float(claims["exp"])

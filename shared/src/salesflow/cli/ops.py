@@ -49,6 +49,10 @@ def token(
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
 ) -> None:
     """Print a signed dev token (HS256 with SALESFLOW_JWT_SECRET)."""
+    if not sub.strip():
+        raise typer.BadParameter("must not be empty", param_hint="--sub")
+    if ttl <= 0:
+        raise typer.BadParameter("must be a positive number of seconds", param_hint="--ttl")
     wanted = [r.strip() for r in roles.split(",") if r.strip()]
     unknown = sorted(set(wanted) - set(ROLES))
     if unknown:
@@ -203,7 +207,10 @@ def dlq_replay(
         done, problems = 0, []
         try:
             async with db.session() as session, session.begin():
-                for row in await dlq.list_dead(session):
+                dead = await dlq.list_dead(session)
+                known = {row.id for row in dead}
+                problems += [f"no dead letter {i}" for i in sorted(set(ids or []) - known)]
+                for row in dead:
                     if all_ or row.id in (ids or []):
                         try:
                             await dlq.replay(session, row)
