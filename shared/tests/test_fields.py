@@ -50,7 +50,9 @@ def test_a_timestamp_outside_the_calendar_or_without_zone_is_refused(value: Any)
         TIMESTAMP.validate_python(value)
 
 
-@pytest.mark.parametrize("value", ["1899-12-31", "2200-01-01", "9999-12-31", 0, "31.12.2026"])
+@pytest.mark.parametrize(
+    "value", ["1899-12-31", "2200-01-01", "9999-12-31", 0, "31.12.2026", "2026-02-01T00:00:00"]
+)
 def test_a_date_outside_the_range_or_not_iso_text_is_refused(value: Any) -> None:
     with pytest.raises(ValidationError):
         DATE.validate_python(value)

@@ -31,6 +31,15 @@ def _iso_text(value: Any) -> Any:
     raise ValueError("expected an ISO 8601 string")
 
 
+def _iso_date_text(value: Any) -> Any:
+    # a date only: lax mode would also take "2026-02-01T00:00:00" (or a number)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        return value
+    raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
+
+
 def _in_calendar(value: date) -> date:
     if not FIRST_DAY <= value <= LAST_DAY:
         raise ValueError("date must lie between 1900 and 2199")
@@ -50,7 +59,7 @@ def _iso3166(code: str) -> str:
 
 
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(to_utc)]
-CalendarDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_in_calendar)]
+CalendarDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_in_calendar)]
 Currency = Annotated[
     str,
     Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"]),
