@@ -232,6 +232,28 @@ def test_amounts_keep_four_places_and_show_at_least_two() -> None:
     assert str(money.normalized(Decimal("0.00005"))) == "0.00"  # banker's rounding
 
 
+def test_amounts_are_shown_with_the_currency_minor_unit() -> None:
+    assert str(money.shown(Decimal("3002.00"), "JPY")) == "3002"
+    assert str(money.shown(Decimal("3002.50"), "JPY")) == "3002.5"
+    assert str(money.shown(Decimal("100"), "EUR")) == "100.00"
+    assert str(money.shown(Decimal("1.2345"), "EUR")) == "1.2345"
+    assert str(money.shown(Decimal("1.50"), "BHD")) == "1.500"
+    assert str(money.shown(Decimal("7.00"), "XYZ")) == "7.00"  # unknown code: two places
+    assert str(money.shown(Decimal("1E+2"), "EUR")) == "100.00"
+
+
+def test_forecast_sums_are_rounded_to_the_currency_minor_unit() -> None:
+    deals = [
+        forecast.Deal("alice", "south", "JPY", Decimal("3002.00"), 10, date(2026, 1, 15)),
+        forecast.Deal("alice", "south", "BHD", Decimal("1.5"), 10, date(2026, 1, 15)),
+    ]
+    totals = forecast.forecast(deals, "month").totals
+    assert [(x.currency, str(x.amount), str(x.weighted)) for x in totals] == [
+        ("BHD", "1.500", "0.150"),
+        ("JPY", "3002", "300"),
+    ]
+
+
 def test_deal_currency_prefers_the_estimate_then_the_budget_then_the_default() -> None:
     usd = Money(amount=Decimal(1), currency="USD")
     chf = Money(amount=Decimal(1), currency="CHF")

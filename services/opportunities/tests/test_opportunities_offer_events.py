@@ -24,8 +24,8 @@ from salesflow.testing.plugin import migrate
 COMPANY = {"company_id": "co-1", "name": "Muster GmbH", "country": "DE"}
 
 
-def money(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "EUR"}
+def money(amount: str, currency: str = "EUR") -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
 
 
 def lead_converted(lead_id: str) -> Envelope:
@@ -50,6 +50,7 @@ def offer_event(
     type_: str, offer_id: str, opportunity_id: str, version: int, status: str, **extra: Any
 ) -> Envelope:
     net = extra.pop("net", "18900.00")
+    currency = extra.pop("currency", "EUR")
     line = {
         "line_no": 1,
         "sku": "LATHE-500",
@@ -57,10 +58,10 @@ def offer_event(
         "quantity": "1",
         "unit": "C62",
         "kind": "goods",
-        "unit_price": money(net),
-        "net": money(net),
+        "unit_price": money(net, currency),
+        "net": money(net, currency),
         "tax_rate": "0",
-        "tax": money("0.00"),
+        "tax": money("0", currency),
     }
     content = {"customer": COMPANY, "lines": [line], "terms": {"payment_days": 30}}
     address = {"street": "Hauptstr. 1", "city": "München", "country": "DE"}
@@ -85,8 +86,12 @@ def offer_event(
         "opportunity_id": opportunity_id,
         "owner": "alice",
         "team": "south",
-        "currency": "EUR",
-        "totals": {"net": money(net), "tax": money("0.00"), "gross": money(net)},
+        "currency": currency,
+        "totals": {
+            "net": money(net, currency),
+            "tax": money("0", currency),
+            "gross": money(net, currency),
+        },
         "valid_until": "2026-12-31",
         **by_type[type_],
         **extra,
@@ -194,3 +199,25 @@ async def test_an_offer_for_an_unknown_opportunity_is_permanent(
         await handle(db, settings, offer_event("offer.sent.v1", "off-9", "nope", 1, "sent"))
     async with db.session() as session:
         assert (await session.exec(select(OfferTrackRow))).all() == []
+
+
+async def test_a_deal_won_in_yen_tells_its_amount_without_decimals(
+    db: Database, settings: Settings
+) -> None:
+    await handle(db, settings, lead_converted("lead-jpy"))
+    async with db.session() as session:
+        opp = (await session.exec(select(OpportunityRow))).one()
+    await handle(
+        db,
+        settings,
+        offer_event("offer.created.v1", "off-y", opp.id, 1, "draft", net="3002", currency="JPY"),
+        offer_event("offer.sent.v1", "off-y", opp.id, 2, "sent", net="3002", currency="JPY"),
+        offer_event(
+            "offer.accepted.v1", "off-y", opp.id, 3, "accepted", net="3002", currency="JPY"
+        ),
+    )
+    async with db.session() as session:
+        won = (
+            await session.exec(select(OutboxRow).where(OutboxRow.type == "opportunity.won.v1"))
+        ).one()
+    assert json.loads(won.payload)["amount"] == money("3002", "JPY")  # was "3002.00"

@@ -504,14 +504,19 @@ async def test_patch_needs_a_fresh_etag_and_respects_the_stage_machine(
         )
         assert resp.status_code == 409
 
-        types = [r.type for r in await outbox(app)]
-        assert types == [
-            "opportunity.opened.v1",
-            "opportunity.stage_changed.v1",
-            "opportunity.stage_changed.v1",
-            "opportunity.lost.v1",
+        payloads = [(r.type, json.loads(r.payload)) for r in await outbox(app)]
+        assert [
+            (t, p["stage"], p.get("previous_stage"), p["probability"]) for t, p in payloads
+        ] == [
+            ("opportunity.opened.v1", "qualification", None, 30),
+            ("opportunity.stage_changed.v1", "needs_analysis", "qualification", 20),
+            # probability overrides: no move, but the state the events carry changed
+            ("opportunity.updated.v1", "needs_analysis", None, 35),
+            ("opportunity.updated.v1", "needs_analysis", None, 20),
+            ("opportunity.stage_changed.v1", "proposal", "needs_analysis", 60),
+            ("opportunity.lost.v1", "lost", "proposal", 0),
         ]
-        changed = json.loads((await outbox(app, "opportunity.stage_changed.v1"))[0].payload)
+        changed = payloads[1][1]
         assert changed["previous_stage"] == "qualification" and changed["changed_by"] == "alice"
         assert changed["trigger"] == "manual" and changed["amount"] == money("42000.50")
 
@@ -736,3 +741,158 @@ async def test_forecast_weights_the_open_pipeline_per_owner_team_and_currency(
             "/forecast", params={"from": "2026-02-01", "to": "2026-03-31"}, headers=ANALYST
         )
         assert [x["period"] for x in ranged.json()["totals"]] == ["2026-02", "2026-03"]
+
+
+async def test_a_rep_who_is_also_an_analyst_reads_all_but_changes_only_their_own(
+    settings: Settings,
+) -> None:
+    zoe = bearer("zoe", ["sales_rep", "analyst"], team="north")
+    app = create_app(settings)
+    async with running(app) as client:
+        opp = await create(client, ALICE)
+        url = f"/opportunities/{opp['id']}"
+        etag = {"If-Match": "*"}
+
+        # analyst: reads every deal
+        assert (await client.get(url, headers=zoe)).status_code == 200
+        assert (await client.get(f"{url}/activities", headers=zoe)).status_code == 200
+        assert [o["id"] for o in await listed(client, zoe)] == [opp["id"]]
+        # rep: changes only their own, and another's deal is not there to change
+        resp = await client.patch(url, json={"next_step": "hijacked"}, headers={**zoe, **etag})
+        assert resp.status_code == 404, resp.text
+        assert resp.headers["content-type"] == "application/problem+json"
+        resp = await client.post(
+            f"{url}/activities", json={"kind": "note", "subject": "zoe was here"}, headers=zoe
+        )
+        assert resp.status_code == 404
+        resp = await client.post(f"{url}/lose", json={"reason": "x"}, headers=zoe)
+        assert resp.status_code == 404
+        body = (await client.get(url, headers=ALICE)).json()
+        assert (body["version"], body["stage"], body["next_step"]) == (1, "qualification", None)
+        assert (await client.get(f"{url}/activities", headers=ALICE)).json()["items"] == []
+
+        own = await create(client, zoe)
+        resp = await client.patch(
+            f"/opportunities/{own['id']}", json={"next_step": "call"}, headers={**zoe, **etag}
+        )
+        assert resp.status_code == 200 and resp.json()["next_step"] == "call"
+        # a manager still changes the team's deals, an admin any
+        resp = await client.patch(url, json={"next_step": "m"}, headers={**MANAGER, **etag})
+        assert resp.status_code == 200
+        admin = bearer("root", ["admin"])
+        resp = await client.patch(url, json={"next_step": "a"}, headers={**admin, **etag})
+        assert resp.status_code == 200
+
+
+async def test_dates_and_times_outside_the_calendar_are_refused(settings: Settings) -> None:
+    app = create_app(settings)
+    async with running(app) as client:
+        opp = await create(client, ALICE)
+        url = f"/opportunities/{opp['id']}"
+        for occurred_at in (
+            "0001-01-01T00:00:00+14:00",  # no UTC value at all: was a 500
+            "0001-01-01T00:00:00Z",
+            "1899-12-31T23:59:59Z",
+        ):
+            resp = await client.post(
+                f"{url}/activities",
+                json={"kind": "call", "subject": "s", "occurred_at": occurred_at},
+                headers=ALICE,
+            )
+            assert resp.status_code == 422, (occurred_at, resp.text)
+            assert resp.headers["content-type"] == "application/problem+json"
+        resp = await client.post(
+            f"{url}/activities",
+            json={"kind": "call", "subject": "s", "next_step_date": "9999-12-31"},
+            headers=ALICE,
+        )
+        assert resp.status_code == 422
+        for bad in (
+            new_opportunity(expected_close_date="0001-01-01"),
+            new_opportunity(next_step_date="9999-12-31"),
+            new_opportunity(amount=money("1", "XTS")),  # ISO 4217, but no money
+        ):
+            resp = await client.post("/opportunities", json=bad, headers=ALICE)
+            assert resp.status_code == 422, (bad, resp.text)
+        for bad in ({"expected_close_date": "0001-01-01"}, {"next_step_date": "2200-01-01"}):
+            resp = await client.patch(url, json=bad, headers={**ALICE, "If-Match": "*"})
+            assert resp.status_code == 422, (bad, resp.text)
+        resp = await client.get("/forecast", params={"from": "0001-01-01"}, headers=ALICE)
+        assert resp.status_code == 422
+        body = (await client.get(url, headers=ALICE)).json()
+        assert body["version"] == 1  # nothing was written
+        assert (await client.get(f"{url}/activities", headers=ALICE)).json()["items"] == []
+
+
+async def test_reassigning_or_repricing_tells_the_consumers(
+    settings: Settings, broker: str
+) -> None:
+    app = create_app(settings)
+    async with running(app) as client:
+        opp = await create(client, ALICE)
+        url = f"/opportunities/{opp['id']}"
+        any_version = {"If-Match": "*"}
+
+        resp = await client.patch(url, json={"owner": "bob"}, headers={**MANAGER, **any_version})
+        assert resp.status_code == 200 and resp.json()["version"] == 2
+        resp = await client.patch(
+            url, json={"amount": money("5000", "CHF")}, headers={**BOB, **any_version}
+        )
+        assert resp.status_code == 200 and resp.json()["currency"] == "CHF"
+        # what no event carries (the next step) changes the version but tells nobody
+        resp = await client.patch(url, json={"next_step": "call"}, headers={**BOB, **any_version})
+        assert resp.status_code == 200 and resp.json()["version"] == 4
+        # the same amount written differently is no change
+        resp = await client.patch(
+            url, json={"amount": money("5000.0000", "CHF")}, headers={**BOB, **any_version}
+        )
+        assert resp.json()["version"] == 4
+
+        rows = await outbox(app)
+        assert [r.type for r in rows] == [
+            "opportunity.opened.v1",
+            "opportunity.updated.v1",
+            "opportunity.updated.v1",
+        ]
+        reassigned, repriced = (json.loads(r.payload) for r in rows[1:])
+        assert (reassigned["version"], reassigned["owner"], reassigned["currency"]) == (
+            2,
+            "bob",
+            EUR,
+        )
+        assert reassigned["stage"] == "qualification" and reassigned["changed_by"] == "mia"
+        assert (repriced["version"], repriced["owner"]) == (3, "bob")
+        assert (repriced["currency"], repriced["amount"]) == ("CHF", money("5000.00", "CHF"))
+    records = await read_topic(broker, settings.topic("opportunities.opportunity.v1"), expect=3)
+    published = [Envelope.from_record(r.headers, r.value).payload() for r in records]
+    assert [(p.version, p.owner, p.currency) for p in published] == [
+        (1, "alice", EUR),
+        (2, "bob", EUR),
+        (3, "bob", "CHF"),
+    ]
+
+
+async def test_amounts_are_shown_with_the_currency_minor_unit(settings: Settings) -> None:
+    app = create_app(settings)
+    async with running(app) as client:
+        yen = await create(client, ALICE, amount=money("3002", "JPY"))
+        assert yen["amount"] == money("3002", "JPY")
+        dinar = await create(client, ALICE, amount=money("1.5", "BHD"))
+        assert dinar["amount"] == money("1.500", "BHD")
+        euro = await create(client, ALICE, amount=money("100"))
+        assert euro["amount"] == money("100.00")
+        fine = await create(client, ALICE, amount=money("0.1234"))
+        assert fine["amount"] == money("0.1234")  # an estimate's extra places are kept
+        got = (await client.get(f"/opportunities/{yen['id']}", headers=ALICE)).json()
+        assert got["amount"] == money("3002", "JPY")
+        listed_yen = [o for o in await listed(client, ALICE) if o["id"] == yen["id"]]
+        assert listed_yen[0]["amount"] == money("3002", "JPY")
+        opened = {
+            p["opportunity_id"]: p
+            for p in (json.loads(r.payload) for r in await outbox(app, "opportunity.opened.v1"))
+        }
+        assert opened[yen["id"]]["amount"] == money("3002", "JPY")
+        assert opened[dinar["id"]]["amount"] == money("1.500", "BHD")
+        forecast = (await client.get("/forecast", headers=ALICE)).json()
+        jpy = [x for x in forecast["totals"] if x["currency"] == "JPY"]
+        assert [(x["amount"], x["weighted"]) for x in jpy] == [("3002", "300")]

@@ -68,6 +68,7 @@ async def on_opportunity(ctx: HandlerContext) -> None:
 HANDLERS: dict[str, Handler] = {
     "opportunity.opened.v1": on_opportunity,
     "opportunity.stage_changed.v1": on_opportunity,
+    "opportunity.updated.v1": on_opportunity,
     "opportunity.won.v1": on_opportunity,
     "opportunity.lost.v1": on_opportunity,
 }

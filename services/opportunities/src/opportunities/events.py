@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from opportunities.domain.money import shown
 from opportunities.tables import OpportunityRow
 from salesflow.contracts.envelope import Envelope
 from salesflow.contracts.events.common import CompanySnapshot, Contact, NeedsAnalysis
@@ -17,6 +18,7 @@ from salesflow.contracts.events.opportunities import (
     OpportunitySource,
     OpportunityStage,
     OpportunityStageChanged,
+    OpportunityUpdated,
     OpportunityWon,
 )
 from salesflow.contracts.types import Money, Payload
@@ -25,6 +27,7 @@ from salesflow.settings import ServiceSettings
 
 OPENED = "opportunity.opened.v1"
 STAGE_CHANGED = "opportunity.stage_changed.v1"
+UPDATED = "opportunity.updated.v1"
 WON = "opportunity.won.v1"
 LOST = "opportunity.lost.v1"
 
@@ -44,7 +47,7 @@ def state(row: Opportunity) -> dict[str, Any]:
         "owner": row.owner,
         "team": row.team,
         "currency": row.currency,
-        "amount": Money(amount=row.amount, currency=row.currency)
+        "amount": Money(amount=shown(row.amount, row.currency), currency=row.currency)
         if row.amount is not None
         else None,
         "probability": row.probability,
@@ -80,9 +83,13 @@ def stage_changed(
     )
 
 
+def updated(row: Opportunity, *, changed_by: str | None = None) -> OpportunityUpdated:
+    return OpportunityUpdated(**state(row), changed_by=changed_by)
+
+
 def won(row: Opportunity) -> OpportunityWon:
     fields = state(row)
-    fields["amount"] = Money(amount=row.amount, currency=row.currency)
+    fields["amount"] = Money(amount=shown(row.amount, row.currency), currency=row.currency)
     return OpportunityWon(**fields, offer_id=row.won_offer_id, offer_version=row.won_offer_version)
 
 
@@ -105,6 +112,7 @@ def lost(
 TYPES: dict[type[Payload], str] = {
     OpportunityOpened: OPENED,
     OpportunityStageChanged: STAGE_CHANGED,
+    OpportunityUpdated: UPDATED,
     OpportunityWon: WON,
     OpportunityLost: LOST,
 }

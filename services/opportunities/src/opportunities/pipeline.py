@@ -233,6 +233,7 @@ async def apply_patch(
         raise Forbidden("only a manager of the team may reassign an opportunity")
 
     before = _snapshot(row)
+    published = _published(row)
     for name in ("owner", "expected_close_date", "next_step", "next_step_date", "contact"):
         if name in changes:
             setattr(row, name, changes[name])
@@ -263,11 +264,23 @@ async def apply_patch(
         events.publish(
             session, settings, row, events.stage_changed(row, previous, MANUAL, changed_by=user)
         )
+    elif _published(row) != published:
+        # Owner, amount, currency, contact … changed in place. Consumers keep read models of
+        # the state every event carries (offers quotes for the owner in the deal's currency),
+        # so they must hear of it.
+        events.publish(session, settings, row, events.updated(row, changed_by=user))
     return True
 
 
 def _snapshot(row: OpportunityRow) -> dict[str, Any]:
     return row.model_dump(exclude={"version", "updated_at"})
+
+
+def _published(row: OpportunityRow) -> dict[str, Any]:
+    """What the opportunity's events tell about it, its version aside."""
+    fields = events.state(row)
+    del fields["version"]
+    return fields
 
 
 async def lose(

@@ -7,9 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-import pycountry
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from salesflow.api.fields import CalendarDate, Country, Currency, Timestamp
 from salesflow.contracts.events.common import (
     CompanySnapshot,
     Contact,
@@ -21,21 +21,6 @@ from salesflow.contracts.events.common import (
 from salesflow.contracts.events.opportunities import OpportunitySource, OpportunityStage
 from salesflow.contracts.types import Money
 
-
-def _iso4217(code: str) -> str:
-    if pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError(f"{code} is not an ISO 4217 currency code")
-    return code
-
-
-def _iso3166(code: str) -> str:
-    if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{code} is not an ISO 3166-1 alpha-2 country code")
-    return code
-
-
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"]), AfterValidator(_iso4217)]
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["DE"]), AfterValidator(_iso3166)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
 UserRef = Annotated[str, Field(min_length=1, max_length=128, description="User id (JWT sub)")]
@@ -97,9 +82,9 @@ class OpportunityCreate(Input):
     amount: MoneyIn | None = None
     currency: Currency | None = Field(None, description="Deal currency when no amount is known")
     probability: int | None = Field(None, ge=0, le=100, description="Overrides the stage default")
-    expected_close_date: date | None = None
+    expected_close_date: CalendarDate | None = None
     next_step: str | None = Field(None, max_length=500)
-    next_step_date: date | None = None
+    next_step_date: CalendarDate | None = None
     needs: NeedsIn | None = None
     previous_correlation_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=50, description="Earlier journeys of this account"
@@ -127,9 +112,9 @@ class OpportunityPatch(Input):
     owner: UserRef | None = None
     amount: MoneyIn | None = None
     probability: int | None = Field(None, ge=0, le=100)
-    expected_close_date: date | None = None
+    expected_close_date: CalendarDate | None = None
     next_step: str | None = Field(None, max_length=500)
-    next_step_date: date | None = None
+    next_step_date: CalendarDate | None = None
     needs: NeedsIn | None = None
     contact: ContactIn | None = None
 
@@ -156,9 +141,9 @@ class ActivityIn(Input):
     kind: ActivityKind
     subject: Text
     notes: str | None = Field(None, max_length=5000)
-    occurred_at: AwareDatetime | None = Field(None, description="When it happened; default now")
+    occurred_at: Timestamp | None = Field(None, description="When it happened; default now")
     next_step: str | None = Field(None, max_length=500, description="Becomes the deal's next step")
-    next_step_date: date | None = Field(None, description="When the next step is due")
+    next_step_date: CalendarDate | None = Field(None, description="When the next step is due")
 
 
 # --- responses ------------------------------------------------------------------------------

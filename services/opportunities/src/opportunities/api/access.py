@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from fastapi import Request
+from sqlalchemy import Select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,18 +33,33 @@ def now(request: Request) -> datetime:
     return request.app.state.clock()
 
 
-async def load(
-    session: AsyncSession, principal: Principal, opportunity_id: str, *, for_update: bool = False
-) -> OpportunityRow:
-    """The opportunity if the principal may see it; 404 otherwise (never a hint it exists)."""
+async def load(session: AsyncSession, principal: Principal, opportunity_id: str) -> OpportunityRow:
+    """The opportunity if the principal may see it; 404 otherwise (never a hint it exists).
+    For reads only: changes go through ``load_for_change``."""
     stmt = visible(
         select(OpportunityRow).where(OpportunityRow.id == opportunity_id),
         OpportunityRow,
         principal,
         SEE_ALL,
     )
-    if for_update:
-        stmt = stmt.with_for_update()
+    return await _one(session, stmt)
+
+
+async def load_for_change(
+    session: AsyncSession, principal: Principal, opportunity_id: str
+) -> OpportunityRow:
+    """The opportunity, locked, if the principal may change it (a rep their own, a manager the
+    team's, an admin any); 404 otherwise. The see-all roles only read: a rep who is also an
+    analyst changes their own deals, not everyone's."""
+    stmt = visible(
+        select(OpportunityRow).where(OpportunityRow.id == opportunity_id),
+        OpportunityRow,
+        principal,
+    )
+    return await _one(session, stmt.with_for_update())
+
+
+async def _one(session: AsyncSession, stmt: Select) -> OpportunityRow:
     row = (await session.exec(stmt)).first()
     if row is None:
         raise not_found("opportunity")

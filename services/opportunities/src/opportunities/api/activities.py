@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse
 from sqlmodel import select
 
 from opportunities import pipeline
-from opportunities.api.access import READERS, WRITERS, domain_errors, load, now
+from opportunities.api.access import (
+    READERS,
+    WRITERS,
+    domain_errors,
+    load,
+    load_for_change,
+    now,
+)
 from opportunities.domain import stages
 from opportunities.schemas import ActivityIn, ActivityOut, ActivityPage
 from opportunities.tables import ActivityRow
@@ -43,7 +50,7 @@ async def add_activity(
         raise Problem(422, "occurred_at lies in the future: record activities that happened")
 
     async def create(session: Any) -> tuple[int, ActivityOut]:
-        row = await load(session, principal, opportunity_id, for_update=True)
+        row = await load_for_change(session, principal, opportunity_id)
         with domain_errors():
             stages.ensure_open(stages.Stage(row.stage))
         activity = ActivityRow(

@@ -13,7 +13,7 @@ from opportunities.domain.stages import OPEN_STAGES
 from opportunities.schemas import ForecastLine, ForecastOut, OwnerForecastLine, TeamForecastLine
 from opportunities.tables import OpportunityRow
 from salesflow.api import Problem
-from salesflow.api.types import IsoDate
+from salesflow.api.fields import CalendarDate
 from salesflow.api.visibility import visible
 from salesflow.auth import Principal, require
 
@@ -24,10 +24,12 @@ router = APIRouter(tags=["forecast"])
 async def get_forecast(
     request: Request,
     period: Literal["month", "quarter"] = Query("month"),
-    close_from: IsoDate | None = Query(
+    close_from: CalendarDate | None = Query(
         None, alias="from", description="Expected close on or after"
     ),
-    close_to: IsoDate | None = Query(None, alias="to", description="Expected close on or before"),
+    close_to: CalendarDate | None = Query(
+        None, alias="to", description="Expected close on or before"
+    ),
     owner: str | None = Query(None, max_length=200),
     team: str | None = Query(None, max_length=100),
     principal: Principal = Depends(require(*READERS)),

@@ -20,6 +20,7 @@ from opportunities.api.access import (
     WRITERS,
     domain_errors,
     load,
+    load_for_change,
     may_reassign,
     now,
     settings_of,
@@ -173,7 +174,7 @@ async def patch_opportunity(
     settings = settings_of(request)
     at = now(request)
     async with request.app.state.db.session() as session, session.begin():
-        row = await load(session, principal, opportunity_id, for_update=True)
+        row = await load_for_change(session, principal, opportunity_id)
         require_if_match(request, row.version)
         with domain_errors():
             await pipeline.apply_patch(
@@ -220,7 +221,7 @@ async def lose_opportunity(
     settings = settings_of(request)
     at = now(request)
     async with request.app.state.db.session() as session, session.begin():
-        row = await load(session, principal, opportunity_id, for_update=True)
+        row = await load_for_change(session, principal, opportunity_id)
         if request.headers.get("If-Match"):
             require_if_match(request, row.version)
         with domain_errors():

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from opportunities.config import Settings
 from opportunities.domain import offers as offer_rules
 from opportunities.domain import timing
+from opportunities.domain.money import shown
 from opportunities.domain.stages import Stage
 from opportunities.events import Opportunity
 from opportunities.pipeline import Opened
@@ -31,7 +32,9 @@ def opportunity(row: OpportunityRow, now: datetime, settings: Settings) -> Oppor
 def _fields(row: Opportunity, now: datetime, settings: Settings) -> dict:
     fields = row.model_dump() if isinstance(row, OpportunityRow) else dict(vars(row))
     fields["amount"] = (
-        Money(amount=row.amount, currency=row.currency) if row.amount is not None else None
+        Money(amount=shown(row.amount, row.currency), currency=row.currency)
+        if row.amount is not None
+        else None
     )
     fields["probability_is_default"] = row.probability_override is None
     fields["stale"] = timing.is_stale(
@@ -96,7 +99,7 @@ def detail_of(
                     offer_version=o.offer_version,
                     status=o.status,
                     open=offer_rules.is_open(o.status),
-                    net=Money(amount=o.net, currency=o.currency),
+                    net=Money(amount=shown(o.net, o.currency), currency=o.currency),
                 )
                 for o in offers
             ],

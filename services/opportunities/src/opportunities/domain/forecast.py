@@ -9,8 +9,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from opportunities.domain.money import minor_units
+
 Period = Literal["month", "quarter"]
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,15 @@ def group(deals: Iterable[Deal], period: Period, key: Callable[[Deal], str | Non
             weight + weighted(deal.amount, deal.probability),
         )
     lines = [
-        Line(p, c, k, n, a.quantize(CENT), w.quantize(CENT))
+        Line(p, c, k, n, a.quantize(_unit(c)), w.quantize(_unit(c)))
         for (p, c, k), (n, a, w) in sums.items()
     ]
     return sorted(lines, key=lambda line: (line.period, line.currency, line.key or ""))
+
+
+def _unit(currency: str) -> Decimal:
+    """Sums are rounded to the currency's minor unit (cents, whole yen, fils)."""
+    return Decimal(1).scaleb(-minor_units(currency))
 
 
 @dataclass(frozen=True)

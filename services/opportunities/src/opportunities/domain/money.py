@@ -1,4 +1,5 @@
-"""Exact money amounts: 4 decimal places stored, shown with at least two."""
+"""Exact money amounts: 4 decimal places stored, shown with at least the currency's minor unit
+(JPY 0, EUR 2, BHD 3)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,32 @@ def trim(value: Decimal) -> Decimal:
     """``123.4500`` → ``123.45``, ``100`` → ``100.00``, ``1.2345`` stays."""
     two = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
     return two if two == value else value.normalize()
+
+
+# ISO 4217 currencies whose minor unit is not 2 (list one, 2025); the same table as offers'
+# (a shared helper would be better: wished for).
+_MINOR_UNITS: dict[str, int] = {
+    code: places
+    for codes, places in (
+        ("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF", 0),
+        ("BHD IQD JOD KWD LYD OMR TND", 3),
+        ("CLF UYW", 4),
+    )
+    for code in codes.split()
+}
+
+
+def minor_units(currency: str) -> int:
+    """Decimal places of ``currency``'s minor unit; 2 for any code not listed as different."""
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def shown(value: Decimal, currency: str) -> Decimal:
+    """``value`` written with the currency's minor unit, more places only if it has them:
+    ``3002.00`` JPY → ``3002``, ``100`` EUR → ``100.00``, ``1.5`` BHD → ``1.500``,
+    ``1.2345`` EUR stays."""
+    short = value.quantize(Decimal(1).scaleb(-minor_units(currency)))
+    return short if short == value else value.normalize()
 
 
 def normalized(value: Decimal) -> Decimal:

@@ -91,6 +91,16 @@ class OpportunityStageChanged(OpportunityEvent):
     changed_by: UserId | None = None
 
 
+@register_event(
+    "opportunity.updated.v1",
+    TOPIC,
+    "The opportunity changed in place (owner, amount, currency, contact, needs, probability or "
+    "expected close date); its stage did not move.",
+)
+class OpportunityUpdated(OpportunityEvent):
+    changed_by: UserId | None = Field(None, description="User who changed it")
+
+
 @register_event("opportunity.won.v1", TOPIC, "The customer accepted an offer.")
 class OpportunityWon(OpportunityEvent):
     amount: Money = Field(description="Net total of the accepted offer (excluding tax)")
