@@ -88,6 +88,13 @@ async def test_followup_identified_reaches_the_topic(settings_for, broker) -> No
             {**body, "estimated_value": {"amount": "-1", "currency": "EUR"}},
             {**body, "estimated_value": {"amount": "10", "currency": "eur"}},
             {**body, "estimated_value": {"amount": "1.23456", "currency": "EUR"}},
+            {**body, "estimated_value": {"amount": "10", "currency": "XXX"}},  # not ISO 4217
+            {**body, "estimated_value": {"amount": "10", "currency": "ABC"}},
+            {**body, "expected_close_date": "0001-01-01"},  # 1900-2199 only
+            {**body, "due_date": "9999-12-31"},
+            {**body, "due_date": 20260630},  # a number, not an ISO date
+            {**body, "contact": {"name": "Erika", "email": "not-an-email"}},
+            {**body, "contact": {"name": "Erika", "email": "erika@muster"}},
             {**body, "kind": "bribe"},
             {**body, "asset_ids": ["not-an-asset"]},
             {**body, "ticket_id": "not-a-ticket"},

@@ -315,6 +315,23 @@ async def test_ticket_access_validation_and_idempotency(settings_for) -> None:
         assert (await client.get(f"/tickets/{tid}", headers=AGENT)).json()["sla"][
             "first_responded_at"
         ] is None
+        # an integration asking for an internal note is refused, not published; no coercion
+        secret = {"body": "secret", "internal": True}
+        refused = problem(
+            await client.post(f"/tickets/{tid}/comments", headers=PORTAL, json=secret), 403
+        )
+        assert "internal" in refused["detail"]
+        for loose in ("yes", "true", 1):
+            problem(
+                await client.post(
+                    f"/tickets/{tid}/comments",
+                    headers=AGENT,
+                    json={"body": "x", "internal": loose},
+                ),
+                422,
+            )
+        comments = (await client.get(f"/tickets/{tid}", headers=AGENT)).json()["comments"]
+        assert [c["body"] for c in comments] == ["check stock"]
         clock.advance(minutes=30)
         reply = await client.post(
             f"/tickets/{tid}/comments", headers=AGENT, json={"body": "sending it today"}

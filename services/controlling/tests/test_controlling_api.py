@@ -83,6 +83,11 @@ async def test_roles_validation_and_poison_events(
             {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
             {"from": "yesterday"},
             {"to": "0.5"},  # a Unix timestamp: pydantic would take it
+            # no UTC value (overflow where the bound was bound to a query: a 500)
+            {"from": "0001-01-01T00:00:00+05:00"},
+            {"to": "9999-12-31T23:00:00-05:00"},
+            {"from": "1800-01-01T00:00:00Z"},  # outside 1900-2199
+            {"country": "XX"},  # not an ISO 3166-1 code
             {"country": "de"},
             {"nace_section": "Z"},
             {"size_class": "huge"},

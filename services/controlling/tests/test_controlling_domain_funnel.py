@@ -259,3 +259,32 @@ def test_suspects_and_prospects_have_no_owner_or_team() -> None:
             assert universe_row(result, stage) == (None, None, None, None, None)
             assert conversion(result, stage).reason == by_stage[stage].reason
         assert by_stage["leads"].count is not None and by_stage["leads"].reason is None
+
+
+def test_every_null_figure_of_a_conversion_is_explained() -> None:
+    """The README promises a reason for every null figure of a conversion row."""
+    for filters in (
+        {},
+        {"source_channel": "dnb"},  # no lead matches: every entity base is 0
+        {"country": "FR"},  # nothing at all
+        {"owner": "bob"},
+        {"start": h(2), "end": h(21)},
+    ):
+        for row in funnel(**filters).conversions:
+            figures = (row.base, row.converted, row.rate, row.median_s, row.p90_s)
+            if any(f is None for f in figures):
+                assert row.reason, (filters, row)
+
+
+def test_conversion_reasons_name_the_cause() -> None:
+    dnb = funnel(source_channel="dnb")
+    leads = conversion(dnb, "leads")
+    assert (leads.base, leads.rate, leads.median_s) == (0, None, None)
+    assert "no entries in 'leads'" in leads.reason
+    # entries but none converted: the rate is 0, only the times are null
+    bob = conversion(funnel(owner="bob"), "mql")  # L3 reached mql, never sql
+    assert (bob.base, bob.converted, bob.rate, bob.median_s) == (1, 0, 0.0, None)
+    assert "none of the entries in 'mql' reached 'sql'" in bob.reason
+    # a ratio of counts with no base: both the rate and the times are explained
+    empty = conversion(funnel(country="FR"), "suspects")
+    assert "no entries in 'suspects'" in empty.reason and "no times" in empty.reason

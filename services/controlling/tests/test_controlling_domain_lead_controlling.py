@@ -97,3 +97,14 @@ def test_period_and_owner_filters() -> None:
     assert alice.open_leads == 4  # at 4h: A1 closes at 6h
     [eur] = alice.open_pipeline.by_currency or [None]
     assert eur is None  # no opportunity was open at 4h
+
+
+def test_first_contact_in_the_future_counts_as_when_it_was_recorded() -> None:
+    """lead.sql recorded at 5h claims a first contact in 2999: it happened by 5h at the latest
+    (as a contact before the assignment counts as 0), not 973 years later."""
+    future = datetime(2999, 1, 1, tzinfo=UTC)
+    leads = [lead("D1", "dora", "east", h(1), contact=future, sql=h(5))]
+    result = compute_lead_controlling(leads, [], Filters(), capacity_of=lambda rep: 10, now=h(100))
+    [dora] = result.reps
+    assert dora.first_contacted == 1
+    assert dora.first_contact_median_s == dora.first_contact_p90_s == 4 * 3600

@@ -4,9 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from aftersales.domain.health import Band
+from salesflow.api.fields import CalendarDate, Currency
 from salesflow.contracts.events.aftersales import FollowupKind, Severity, TicketStatus
 from salesflow.contracts.events.common import CompanySnapshot, Contact
 from salesflow.contracts.types import Money
@@ -22,6 +23,15 @@ def _stripped(value: str) -> str:
     return value.strip()
 
 
+# the same shape check as the leads service's (copied: services share no code but salesflow)
+Email = Annotated[
+    str,
+    Field(
+        max_length=254,
+        pattern=r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$",
+        examples=["jane.doe@example.com"],
+    ),
+]
 ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_stripped)]
 Note = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_stripped)]
 LongText = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_stripped)]
@@ -140,7 +150,9 @@ class ResolveIn(Request):
 
 class CommentIn(Request):
     body: LongText
-    internal: bool = Field(False, description="A note for agents only (not a first response)")
+    internal: StrictBool = Field(
+        False, description="A note for agents only (not a first response); 403 for integrations"
+    )
 
 
 class SlaOut(BaseModel):
@@ -220,12 +232,12 @@ class TicketPage(BaseModel):
 
 class MoneyIn(Request):
     amount: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    currency: Currency
 
 
 class ContactIn(Request):
     name: ShortText
-    email: str | None = Field(None, max_length=254)
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     role: str | None = Field(None, max_length=100)
 
@@ -235,8 +247,10 @@ class FollowupIn(Request):
     kind: FollowupKind
     description: Note
     estimated_value: MoneyIn
-    expected_close_date: date | None = None
-    due_date: date | None = Field(None, description="For renewals: contract or warranty end")
+    expected_close_date: CalendarDate | None = None
+    due_date: CalendarDate | None = Field(
+        None, description="For renewals: contract or warranty end"
+    )
     asset_ids: list[RefId] = Field(default_factory=list, max_length=200)
     ticket_id: RefId | None = None
     contact: ContactIn | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -95,6 +96,8 @@ class Journey:
 
 
 class Driver:
+    page_size = 200  # the services' maximum: fewest requests per walk
+
     def __init__(self, urls: dict[str, str]) -> None:
         self.http = {
             name: httpx.AsyncClient(base_url=url, timeout=30) for name, url in urls.items()
@@ -256,12 +259,11 @@ class Driver:
         journey.correlation_id = converted.get("correlation_id", "")
         journey.step("converted")
 
-        async def opened() -> dict | None:
-            page = ok(await self.http["opportunities"].get("/opportunities", headers=REP))
-            mine = [o for o in page["items"] if o.get("lead_id") == journey.lead_id]
-            return mine[0] if mine else None
-
-        opportunity = await until(opened, timeout=60, what="opportunity opened from lead.converted")
+        opportunity = await until(
+            lambda: self.find_opportunity(journey),
+            timeout=60,
+            what="opportunity opened from lead.converted",
+        )
         journey.opportunity_id = opportunity["id"]
         journey.correlation_id = journey.correlation_id or opportunity.get("correlation_id", "")
         journey.step("opportunity opened")
@@ -401,15 +403,9 @@ class Driver:
     async def aftersales(self, journey: Journey) -> dict:
         aftersales = self.http["aftersales"]
 
-        async def onboarded() -> dict | None:
-            page = ok(await aftersales.get("/accounts", headers=ADMIN))
-            for account in page["items"]:
-                detail = ok(await aftersales.get(f"/accounts/{account['id']}", headers=ADMIN))
-                if any(o.get("order_id") == journey.order_id for o in detail.get("orders", [])):
-                    return detail
-            return None
-
-        account = await until(onboarded, timeout=60, what="account onboarded")
+        account = await until(
+            lambda: self.find_account(journey), timeout=60, what="account onboarded"
+        )
         journey.account_id = account["id"]
         journey.step(f"account onboarded with {len(account['installed_base'])} assets")
         asset = account["installed_base"][0]
@@ -450,19 +446,58 @@ class Driver:
         )
         journey.step("follow-up identified")
 
-        async def followed_up() -> dict | None:
-            page = ok(await self.http["opportunities"].get("/opportunities", headers=ADMIN))
-            mine = [
-                o
-                for o in page["items"]
-                if o.get("source") == "followup" and o.get("account_id") == journey.account_id
-            ]
-            return mine[0] if mine else None
-
-        opportunity = await until(followed_up, timeout=60, what="follow-up opportunity opened")
+        opportunity = await until(
+            lambda: self.find_followup(journey), timeout=60, what="follow-up opportunity opened"
+        )
         journey.followup_opportunity_id = opportunity["id"]
         journey.step("new opportunity for the existing customer (phases 1-2 skipped)")
         return opportunity
+
+    # --- finding what a journey caused ---------------------------------------------------------
+    # Lists are sorted oldest first and paged, so what a new journey creates is usually on the
+    # last page: narrow the list with the filters the services offer and walk every page.
+
+    async def walk(
+        self, service: str, path: str, headers: dict[str, str], **params: str
+    ) -> AsyncIterator[dict]:
+        """Every item of a paged list, following ``next_cursor`` to the end."""
+        query: dict[str, str | int] = {**params, "limit": self.page_size}
+        while True:
+            page = ok(await self.http[service].get(path, params=query, headers=headers))
+            for item in page["items"]:
+                yield item
+            if not page.get("next_cursor"):
+                return
+            query["cursor"] = page["next_cursor"]
+
+    async def find_opportunity(self, journey: Journey) -> dict | None:
+        """The opportunity the journey's converted lead opened (no lead filter: walk all)."""
+        async for opportunity in self.walk("opportunities", "/opportunities", REP, source="lead"):
+            if opportunity.get("lead_id") == journey.lead_id:
+                return opportunity
+        return None
+
+    async def find_account(self, journey: Journey) -> dict | None:
+        """The account (with details) that holds the journey's order; one per company."""
+        aftersales = self.http["aftersales"]
+        narrow = {"company_id": journey.company_id} if journey.company_id else {}
+        async for account in self.walk("aftersales", "/accounts", ADMIN, **narrow):
+            detail = ok(await aftersales.get(f"/accounts/{account['id']}", headers=ADMIN))
+            if any(o.get("order_id") == journey.order_id for o in detail.get("orders", [])):
+                return detail
+        return None
+
+    async def find_followup(self, journey: Journey) -> dict | None:
+        """The opportunity the journey's after-sales follow-up opened."""
+        async for opportunity in self.walk(
+            "opportunities",
+            "/opportunities",
+            ADMIN,
+            source="followup",
+            account_id=journey.account_id,
+        ):
+            return opportunity
+        return None
 
     # --- lead controlling -------------------------------------------------------------------------
 

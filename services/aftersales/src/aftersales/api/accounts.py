@@ -36,6 +36,9 @@ async def list_accounts(
         None, ge=0, le=3650, description="Notice period for `renewal_due` (default: settings)"
     ),
     owner: str | None = Query(None, max_length=200),
+    company_id: str | None = Query(
+        None, max_length=128, description="The account of this company (leads' company id)"
+    ),
     page: PageParams = Depends(page_params),
     principal: Principal = Depends(require(*ACCOUNT_READERS)),
 ) -> AccountPage:
@@ -44,6 +47,8 @@ async def list_accounts(
         stmt = stmt.where(AccountRow.health_band == health)
     if owner:
         stmt = stmt.where(AccountRow.owner == owner)
+    if company_id is not None:
+        stmt = stmt.where(AccountRow.company_id == company_id)
     if renewal_due is not None:
         settings = settings_of(request)
         today = settings.calendar().local_date(now(request))

@@ -260,6 +260,9 @@ async def comment_ticket(
     ticket_id: str = Path(max_length=36),
     principal: Principal = Depends(require(*COMMENTERS)),
 ) -> CommentOut:
+    if body.internal and is_customer_side(principal):
+        # refused, not quietly published: the caller meant it to stay private
+        raise Problem(403, "only agents write internal comments; send internal: false")
     created: list[CommentOut] = []
 
     async def action(session: AsyncSession, ticket: TicketRow) -> None:

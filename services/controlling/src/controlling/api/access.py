@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
 
 from fastapi import Query, Request
 
 from controlling.domain.funnel import Filters
 from controlling.schemas import AppliedFilters, Period
 from salesflow.api.errors import Problem
+from salesflow.api.fields import Country, Timestamp
 from salesflow.auth import Principal
 from salesflow.contracts.events.common import SizeClass
 
@@ -26,13 +26,14 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def query_filters(
-    from_: datetime | None = Query(
+    # Timestamp: aware, 1900-2199 and convertible to UTC, so no bound can overflow in a query
+    from_: Timestamp | None = Query(
         None, alias="from", description="Period start (inclusive), ISO 8601 with timezone"
     ),
-    to: datetime | None = Query(None, description="Period end (exclusive), with timezone"),
+    to: Timestamp | None = Query(None, description="Period end (exclusive), with timezone"),
     nace_section: str | None = Query(None, pattern=r"^[A-V]$", description="NACE section"),
     size_class: SizeClass | None = Query(None, description="EU size class"),
-    country: str | None = Query(None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2"),
+    country: Country | None = Query(None, description="ISO 3166-1 alpha-2"),
     owner: str | None = Query(None, min_length=1, max_length=128, description="Rep (JWT sub)"),
     team: str | None = Query(None, min_length=1, max_length=200),
     source_channel: str | None = Query(None, min_length=1, max_length=200),
@@ -55,8 +56,6 @@ def _check_period(filters: Filters, request: Request) -> None:
         # pydantic also takes Unix timestamps ("0.5"); the documented format is ISO 8601
         if value is not None and not ISO_DATE.match(request.query_params.get(name, "")):
             raise Problem(422, f"'{name}' must be an ISO 8601 date-time")
-        if value is not None and value.tzinfo is None:
-            raise Problem(422, f"'{name}' needs a timezone (e.g. 2026-01-01T00:00:00Z)")
     if filters.start is not None and filters.end is not None and filters.start >= filters.end:
         raise Problem(422, "'from' must be before 'to'")
 

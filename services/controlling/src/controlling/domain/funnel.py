@@ -296,6 +296,20 @@ NO_TIMES = (
     "no times between these stages: the chunk events count companies per cell and follow no "
     "company from stage to stage"
 )
+NOT_COUNTED = "the stage is not counted"
+
+
+def no_base(stage: str) -> str:
+    return (
+        f"no entries in '{stage}' within the period and filters: no rate (nothing to divide "
+        "by) and no times"
+    )
+
+
+def none_reached(a: str, b: str) -> str:
+    return f"none of the entries in '{a}' reached '{b}': no times to take a median or p90 of"
+
+
 CHANNELS_DIFFER = (
     "not comparable under a source_channel filter: it selects prospects by their data source "
     "(e.g. dnb) and leads by their marketing channel (e.g. webinar)"
@@ -361,7 +375,12 @@ def _count_conversion(
     link = LINKS[(a, b)]
     base = universe.get(a)
     if reason is not None or base is None or converted is None:
+        reason = reason or NOT_COUNTED
         return Conversion(a, b, None, None, None, None, None, link, "counts", reason)
+    if base == 0:  # the rate is null too, for a reason of its own
+        return Conversion(
+            a, b, 0, converted, None, None, None, link, "counts", f"{no_base(a)}; {NO_TIMES}"
+        )
     return Conversion(
         a, b, base, converted, rate(converted, base), None, None, link, "counts", NO_TIMES
     )
@@ -444,13 +463,19 @@ def _conversion(
 ) -> Conversion:
     link = LINKS[(a, b)]
     if a not in stages or b not in stages:
-        return Conversion(a, b, None, None, None, None, None, link)
+        return Conversion(a, b, None, None, None, None, None, link, reason=NOT_COUNTED)
     base = stages[a]
     durations = [
         (reached[key] - base.entered[key]).total_seconds()
         for key in base.selected
         if key in reached
     ]
+    # every null figure is explained (README): no base nulls all, no conversions the times
+    reason = None
+    if not base.selected:
+        reason = no_base(a)
+    elif not durations:
+        reason = none_reached(a, b)
     return Conversion(
         from_stage=a,
         to_stage=b,
@@ -460,6 +485,7 @@ def _conversion(
         median_s=percentile(durations, 50),
         p90_s=percentile(durations, 90),
         linked_by=link,
+        reason=reason,
     )
 
 

@@ -3,7 +3,8 @@
 - ``assigned``: leads whose current owner received them within the period (the start of the
   final run of events naming that owner — the routing or the reassignment that made them owner).
 - ``time to first contact``: ``first_contact_at`` of ``lead.sql`` (the ``ce_time`` of
-  ``lead.sql`` when the rep did not record it) minus the assignment, never below zero.
+  ``lead.sql`` when the rep did not record it) minus the assignment, never below zero and never
+  later than ``lead.sql`` itself (a first contact is recorded after it happened).
 - ``conversion to SQL / to won``: of the assigned leads, the share that reached ``lead.sql`` /
   whose opportunity (``lead_id``) was won, as far as the events tell.
 - ``open pipeline``: the rep's (team's) open opportunities at the end of the period (now).
@@ -117,6 +118,14 @@ def _latest_team(leads: Iterable[AssignedLead]) -> str | None:
     return max(dated, key=lambda lead: (lead.assigned_at, lead.lead_id)).segment.team
 
 
+def _contact_seconds(contact: datetime, assigned: datetime, recorded: datetime | None) -> float:
+    """Time to first contact, clamped to what can have happened: not before the assignment
+    (never < 0) and not after ``lead.sql`` recorded it (a first contact given in the future)."""
+    if recorded is not None:
+        contact = min(contact, recorded)
+    return max(0.0, (contact - assigned).total_seconds())
+
+
 def _figures(
     key: str,
     team: str | None,
@@ -129,7 +138,7 @@ def _figures(
 ) -> Figures:
     assigned = [lead for lead in leads if filters.in_period(lead.assigned_at)]
     contact_s = [
-        max(0.0, (lead.first_contact_at - lead.assigned_at).total_seconds())
+        _contact_seconds(lead.first_contact_at, lead.assigned_at, lead.sql_at)
         for lead in assigned
         if lead.first_contact_at is not None and lead.assigned_at is not None
     ]
