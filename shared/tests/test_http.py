@@ -90,6 +90,9 @@ async def test_unknown_route_and_method(client) -> None:
     resp = await client.delete("/items", headers=ADMIN)
     assert resp.status_code == 405
     assert resp.headers["allow"] == "POST"
+    # the other spelling is no route either: a redirect's absolute URL would skip a gateway
+    resp = await client.get("/received/", headers=ADMIN)
+    assert resp.status_code == 404 and "GET /received/" in resp.json()["detail"]
 
 
 async def test_correlation_id_is_echoed_and_metrics_count_requests(client) -> None:

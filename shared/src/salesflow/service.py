@@ -185,6 +185,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         responses=_error_responses(),
+        # no 307 to the other spelling: its absolute URL would bypass a gateway's path prefix
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.spec = spec
