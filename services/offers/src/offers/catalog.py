@@ -19,6 +19,7 @@ from offers.domain.configuration import (
     Rule,
     RuleKind,
 )
+from offers.domain.money import round_price
 from offers.domain.pricebooks import PriceBookDef, PriceEntryDef, PriceList
 from offers.domain.pricing import Tier, TierMode
 from offers.schemas import (
@@ -146,7 +147,8 @@ def book_out(row: PriceBookRow, entries: Iterable[PriceEntryRow]) -> PriceBookOu
         entries=[
             PriceEntryOut(
                 sku=e.sku,
-                unit_price=Decimal(e.unit_price).normalize(),
+                # the column keeps 6 places; show the currency's (185000.00), never "1.85E+5"
+                unit_price=round_price(Decimal(e.unit_price), row.currency),
                 option_code=e.option_code or None,
                 option_value=e.option_value if e.option_code else None,
                 mode=TierMode(e.mode),

@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from offers.domain.addresses import COUNTRIES_WITHOUT_POSTAL_CODE
 from salesflow.settings import ServiceSettings
 
 
@@ -45,3 +46,7 @@ class Settings(ServiceSettings):
     business_timezone: str = "UTC"  # the day an offer's validity ends is a day in this zone
     expiry_interval_s: float = 60.0
     max_lines: int = 500
+
+    # Countries whose addresses are complete without a postal code. Keep it equal to the orders
+    # service's setting of the same name: an address orders would refuse is refused at accept.
+    countries_without_postal_code: list[str] = list(COUNTRIES_WITHOUT_POSTAL_CODE)

@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from offers.catalog import load_price_list, product_def, product_rows
 from offers.config import Settings
+from offers.domain.addresses import address_problems
 from offers.domain.configuration import Violation
-from offers.domain.money import round_money
+from offers.domain.money import round_money, round_price
 from offers.domain.pricing import plain
 from offers.domain.quote import InvalidQuote, QuoteLine, quote
 from offers.schemas import (
@@ -97,6 +98,16 @@ def address_of(value: AddressIn | None) -> Address | None:
     return Address(**value.model_dump()) if value else None
 
 
+def check_addresses(settings: Settings, **addresses: Address | None) -> None:
+    """422 if an address given lacks what the orders service needs to confirm an order."""
+    problems = address_problems(
+        {role.replace("_", "-"): a for role, a in addresses.items()},
+        settings.countries_without_postal_code,
+    )
+    if problems:
+        raise Problem(422, "; ".join(problems), title="Incomplete address")
+
+
 async def price_draft(
     session: AsyncSession,
     settings: Settings,
@@ -176,7 +187,7 @@ async def price_draft(
                         code=code,
                         name=option_defs[code]["name"],
                         value=value,
-                        surcharge=q.surcharges.get(code, Decimal(0)),
+                        surcharge=round_price(q.surcharges.get(code, Decimal(0)), draft.currency),
                     )
                     for code, value in q.configured.options.items()
                 ],

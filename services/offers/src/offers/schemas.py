@@ -12,8 +12,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from offers.domain.configuration import RuleKind
-from offers.domain.money import is_currency
+from offers.domain.money import is_currency, plain_notation
 from offers.domain.pricing import TierMode
+from salesflow.api.fields import CalendarDate, Country
+from salesflow.api.fields import Currency as IsoCurrency
 from salesflow.contracts.events.common import (
     Address,
     CompanySnapshot,
@@ -24,22 +26,27 @@ from salesflow.contracts.events.common import (
 )
 
 
-def _currency(code: str) -> str:
+def _priced(code: str) -> str:
+    # the shared list is pycountry's; offers also needs the minor unit to round prices
     if not is_currency(code):
-        raise ValueError(f"{code} is not an active ISO 4217 currency")
+        raise ValueError(f"{code} is not a currency offers can price in (minor unit unknown)")
     return code
 
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_currency)]
+Currency = Annotated[IsoCurrency, AfterValidator(_priced)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Value = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=4000)]
 UnitCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,3}$", examples=["C62", "HUR"])]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
-Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
+# "1e2" is read as Decimal("1E+2"), which would be written back (and sent to orders) as "1E+2"
+_Plain = AfterValidator(plain_notation)
+Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6), _Plain]
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4), _Plain]
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4), _Plain]
+# a decimal in a response or a stored document: plain notation however it was computed or stored
+PlainDecimal = Annotated[Decimal, _Plain]
 
 
 class Input(BaseModel):
@@ -165,8 +172,8 @@ class PriceBookFields(Input):
     customer_id: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
         None, description="Company id: customer-specific prices that override all others"
     )
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: CalendarDate
+    valid_to: CalendarDate | None = None
     priority: int = Field(0, ge=0, le=1000)
     active: bool = True
     entries: list[PriceEntryIn] = Field(default_factory=list, max_length=5000)
@@ -182,7 +189,7 @@ class PriceBookFields(Input):
 
 class PriceEntryOut(BaseModel):
     sku: str
-    unit_price: Decimal
+    unit_price: PlainDecimal
     option_code: str | None
     option_value: str | None
     mode: TierMode
@@ -224,7 +231,7 @@ class LineIn(Input):
     quantity: Quantity
     options: list[OptionChoice] = Field(default_factory=list, max_length=50)
     discount_percent: Percent = Field(Decimal(0), description="Manual line discount")
-    requested_delivery_date: date | None = None
+    requested_delivery_date: CalendarDate | None = None
 
 
 class TermsIn(Input):
@@ -232,7 +239,7 @@ class TermsIn(Input):
     payment_days: int | None = Field(None, ge=0, le=365)
     incoterms: Incoterm | None = Field(None, description="Incoterms 2020 rule")
     incoterms_place: Annotated[str, Field(max_length=200)] | None = None
-    requested_delivery_date: date | None = None
+    requested_delivery_date: CalendarDate | None = None
 
 
 class ContactIn(Input):
@@ -250,7 +257,7 @@ class AddressIn(Input):
     postal_code: Annotated[str, Field(max_length=20)] | None = None
     city: Name
     region: Annotated[str, Field(max_length=100)] | None = None
-    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    country: Country
 
 
 class OfferIn(Input):
@@ -259,7 +266,9 @@ class OfferIn(Input):
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     discount_percent: Percent = Field(Decimal(0), description="Discount on the whole document")
     terms: TermsIn = Field(default_factory=TermsIn)
-    valid_until: date | None = Field(None, description="Default: today + the default validity")
+    valid_until: CalendarDate | None = Field(
+        None, description="Default: today + the default validity"
+    )
     notes: Text | None = None
     contact: ContactIn | None = Field(None, description="Default: the opportunity's contact")
     bill_to: AddressIn | None = None
@@ -272,7 +281,7 @@ class ReviseIn(Input):
     lines: list[LineIn] | None = Field(None, min_length=1, max_length=500)
     discount_percent: Percent | None = None
     terms: TermsIn | None = None
-    valid_until: date | None = None
+    valid_until: CalendarDate | None = None
     notes: Text | None = None
     contact: ContactIn | None = None
     bill_to: AddressIn | None = None
@@ -303,7 +312,7 @@ class SendIn(Input):
 class AcceptIn(Input):
     customer_po_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     accepted_by: Name = Field(description="Person at the customer who accepted")
-    accepted_on: date
+    accepted_on: CalendarDate
     offer_version: int | None = Field(None, ge=1, description="Must be the latest version")
     bill_to: AddressIn | None = Field(None, description="Default: the offer's bill-to")
     ship_to: AddressIn | None = Field(None, description="Default: the offer's ship-to")
@@ -322,13 +331,13 @@ class LineOption(BaseModel):
     code: str
     name: str
     value: str
-    surcharge: Decimal = Field(description="Per unit, included in the unit price")
+    surcharge: PlainDecimal = Field(description="Per unit, included in the unit price")
 
 
 class LineComponent(BaseModel):
     sku: str
     name: str
-    quantity: Decimal
+    quantity: PlainDecimal
     unit: str
     kind: LineKind
 
@@ -340,21 +349,21 @@ class OfferLine(BaseModel):
     sku: str
     name: str
     description: str | None = None
-    quantity: Decimal
+    quantity: PlainDecimal
     unit: str
     kind: LineKind
     options: list[LineOption] = Field(default_factory=list)
     components: list[LineComponent] = Field(default_factory=list)
-    list_unit_price: Decimal = Field(description="List price incl. option surcharges")
-    unit_price: Decimal = Field(description="After volume tiers (average for slab pricing)")
-    tier_discount: Decimal = Field(description="Amount saved by volume tiers")
-    line_discount_percent: Decimal
-    discount_percent: Decimal = Field(description="Line and document discount combined")
-    discount_amount: Decimal
-    net: Decimal
+    list_unit_price: PlainDecimal = Field(description="List price incl. option surcharges")
+    unit_price: PlainDecimal = Field(description="After volume tiers (average for slab pricing)")
+    tier_discount: PlainDecimal = Field(description="Amount saved by volume tiers")
+    line_discount_percent: PlainDecimal
+    discount_percent: PlainDecimal = Field(description="Line and document discount combined")
+    discount_amount: PlainDecimal
+    net: PlainDecimal
     tax_category: str
-    tax_rate: Decimal
-    tax: Decimal
+    tax_rate: PlainDecimal
+    tax: PlainDecimal
     price_source: str
     requested_delivery_date: date | None = None
 
@@ -370,7 +379,7 @@ class OfferDocument(BaseModel):
     bill_to: Address | None = None
     ship_to: Address | None = None
     lines: list[OfferLine]
-    discount_percent: Decimal
+    discount_percent: PlainDecimal
     totals: Totals
     terms: TermsIn
     valid_until: date
@@ -417,8 +426,8 @@ class OfferSummary(BaseModel):
     offer_version: int
     sent_version: int | None
     valid_until: date
-    net: Decimal
-    gross: Decimal
+    net: PlainDecimal
+    gross: PlainDecimal
     version: int
     correlation_id: str
     created_by: str
@@ -440,8 +449,8 @@ class VersionSummary(BaseModel):
     number: int
     approval: str
     changes: list[str]
-    net: Decimal
-    gross: Decimal
+    net: PlainDecimal
+    gross: PlainDecimal
     sent_at: datetime | None
     created_at: datetime
 

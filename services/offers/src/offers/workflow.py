@@ -23,7 +23,14 @@ from offers.domain.money import round_money
 from offers.domain.pricing import plain
 from offers.domain.revisions import describe_changes
 from offers.events import stage_event
-from offers.quoting import DocumentDraft, address_of, check_validity, contact_of, price_draft
+from offers.quoting import (
+    DocumentDraft,
+    address_of,
+    check_addresses,
+    check_validity,
+    contact_of,
+    price_draft,
+)
 from offers.schemas import (
     AcceptIn,
     DecisionIn,
@@ -209,6 +216,7 @@ async def create_offer(
     today = clock.today()
     valid_until = body.valid_until or today + timedelta(days=settings.default_validity_days)
     check_validity(valid_until, today, settings)
+    check_addresses(settings, bill_to=address_of(body.bill_to), ship_to=address_of(body.ship_to))
     draft = DocumentDraft(
         currency=body.currency or opportunity.currency,
         lines=body.lines,
@@ -348,6 +356,8 @@ async def revise_offer(
         body.valid_until if "valid_until" in fields and body.valid_until else previous.valid_until
     )
     check_validity(valid_until, today, settings)
+    # only the addresses sent: an older version's address is checked when the offer is accepted
+    check_addresses(settings, bill_to=address_of(body.bill_to), ship_to=address_of(body.ship_to))
     lines = body.lines if body.lines is not None else _lines_of(previous)
     draft = DocumentDraft(
         currency=previous.currency,
@@ -553,12 +563,16 @@ async def accept_offer(
     if body.accepted_on > offer.valid_until:
         raise conflict(f"accepted on {body.accepted_on}, after the validity ({offer.valid_until})")
     doc = document_of(version)
-    ship_to = address_of(body.ship_to) or doc.ship_to or doc.bill_to
-    bill_to = address_of(body.bill_to) or doc.bill_to or ship_to
+    # what the acceptance sends wins over the offer's; then ship-to and bill-to stand in for
+    # each other (README), whichever of the two came from the request
+    bill_to = address_of(body.bill_to) or doc.bill_to
+    ship_to = address_of(body.ship_to) or doc.ship_to
+    bill_to, ship_to = bill_to or ship_to, ship_to or bill_to
     if ship_to is None or bill_to is None:
         raise Problem(
             422, "the offer has no bill-to or ship-to address: send them with the acceptance"
         )
+    check_addresses(settings, bill_to=bill_to, ship_to=ship_to)
     now = clock.now()
     outcome = {
         "offer_id": offer.id,

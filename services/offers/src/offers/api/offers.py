@@ -32,6 +32,7 @@ from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.api.visibility import visible
 from salesflow.auth import Principal, require
+from salesflow.contracts.events.offers import OfferStatus
 
 router = APIRouter(tags=["offers"])
 IdPath = Path(max_length=36)
@@ -59,7 +60,7 @@ async def _run(
 @router.get("/offers", response_model=OfferPage, summary="List offers")
 async def list_offers(
     request: Request,
-    status: str | None = Query(None, max_length=40),
+    status: OfferStatus | None = Query(None),
     owner: str | None = Query(None, max_length=128),
     opportunity_id: str | None = Query(None, max_length=128),
     page: PageParams = Depends(page_params),

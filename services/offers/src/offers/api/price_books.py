@@ -21,6 +21,7 @@ from offers.schemas import PriceBookFields, PriceBookOut, PriceBookPage
 from offers.tables import PriceBookRow, PriceEntryRow
 from salesflow.api import not_found
 from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.fields import Currency
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -97,7 +98,7 @@ def _apply(row: PriceBookRow, body: PriceBookFields) -> None:
 @router.get("/price-books", response_model=PriceBookPage, summary="List price books")
 async def list_price_books(
     request: Request,
-    currency: str | None = Query(None, pattern="^[A-Z]{3}$"),
+    currency: Currency | None = Query(None),
     customer_id: str | None = Query(None, max_length=128),
     segment: str | None = Query(None, max_length=100),
     page: PageParams = Depends(page_params),

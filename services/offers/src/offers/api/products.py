@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import String, cast
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,16 @@ router = APIRouter(tags=["catalog"])
 SkuPath = Path(max_length=64)
 
 
+async def _bundles_containing(session: AsyncSession, sku: str) -> list[str]:
+    """SKUs of the bundles that list ``sku`` as a component. The text match only narrows the
+    rows down (same on SQLite and PostgreSQL); the JSON decides."""
+    stmt = select(ProductRow).where(
+        cast(ProductRow.components, String).contains(f'"{sku}"', autoescape=True)
+    )
+    rows = (await session.exec(stmt)).all()
+    return [r.sku for r in rows if any(c["sku"] == sku for c in r.components)]
+
+
 async def _check_definition(
     session: AsyncSession, request: Request, sku: str, body: ProductFields
 ) -> None:
@@ -50,7 +61,8 @@ async def _check_definition(
         {c.sku for c in body.components} | set(body.requires_skus) | set(body.excludes_skus)
     )
     known = {s: product_def(r) for s, r in (await load_products(session, referenced)).items()}
-    problems = definition_problems(product_def(row), known)
+    part_of = await _bundles_containing(session, sku) if body.components else []
+    problems = definition_problems(product_def(row), known, part_of)
     if body.tax_category not in request.app.state.settings.tax_rates:
         problems.append(
             Violation("unknown_tax_category", f"no VAT rate for {body.tax_category!r}", None, sku)

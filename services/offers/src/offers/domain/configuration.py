@@ -7,7 +7,7 @@ that a sales rep can fix a configuration in one go.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -210,9 +210,12 @@ def configure_offer(
     return configured, violations
 
 
-def definition_problems(product: ProductDef, known: Mapping[str, ProductDef]) -> list[Violation]:
+def definition_problems(
+    product: ProductDef, known: Mapping[str, ProductDef], part_of: Collection[str] = ()
+) -> list[Violation]:
     """Why a product definition is inconsistent (empty if fine). ``known`` holds the other
-    products, to check bundle components and product rules."""
+    products, to check bundle components and product rules; ``part_of`` the bundles that
+    list the product as a component (it cannot become a bundle itself then)."""
     problems: list[Violation] = []
 
     def fail(rule: str, message: str) -> None:
@@ -248,12 +251,22 @@ def definition_problems(product: ProductDef, known: Mapping[str, ProductDef]) ->
         seen.add(component.sku)
         if component.quantity <= 0:
             fail("bundle_quantity", f"component {component.sku!r} needs a positive quantity")
+    containers = sorted(set(part_of) - {product.sku})
+    if product.is_bundle and containers:
+        fail(
+            "bundle_nested",
+            f"{product.sku!r} is a component of {', '.join(map(repr, containers))} "
+            "and cannot be a bundle itself",
+        )
     for sku in product.requires_skus:
         if sku not in known and sku != product.sku:
             fail("requires_unknown_product", f"required product {sku!r} does not exist")
     for sku in product.excludes_skus:
         if sku not in known and sku != product.sku:
             fail("excludes_unknown_product", f"excluded product {sku!r} does not exist")
+    if product.sku in product.excludes_skus:
+        # it could never be offered: every offer with it would violate its own exclusion
+        fail("excludes_self", "a product cannot exclude itself")
     if set(product.requires_skus) & set(product.excludes_skus):
         fail("requires_and_excludes", "a product cannot both require and exclude the same SKU")
     return problems

@@ -45,6 +45,17 @@ def is_currency(code: str) -> bool:
     return code in CURRENCIES
 
 
+def plain_notation(value: Decimal) -> Decimal:
+    """``value`` unchanged, but never with a positive exponent: ``Decimal("1e2")`` and
+    ``Decimal("185000").normalize()`` are written "1E+2" and "1.85E+5", which clients and the
+    orders service must not receive for a decimal string. Scale and trailing zeros are kept
+    otherwise (100.00 stays 100.00)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        return value.quantize(Decimal(1))
+    return value
+
+
 @lru_cache(maxsize=16)
 def _exponent(places: int) -> Decimal:
     return Decimal(1).scaleb(-places)

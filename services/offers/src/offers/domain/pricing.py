@@ -195,7 +195,7 @@ def price_document(
             PricedLine(
                 line_no=line.line_no,
                 quantity=line.quantity,
-                list_unit_price=line.price.list_price + line.surcharge,
+                list_unit_price=round_price(line.price.list_price + line.surcharge, currency),
                 unit_price=round_price(amount / line.quantity, currency),
                 tier_discount=round_money(list_amount - amount, currency),
                 line_discount_percent=line.discount_percent,
