@@ -46,6 +46,8 @@ CATALOG: dict[str, list[str]] = {
     "opportunities.opportunity.v1": [
         "opportunity.opened",
         "opportunity.stage_changed",
+        # additive to DESIGN.md's table: a change in place (owner, amount …) without a move
+        "opportunity.updated",
         "opportunity.won",
         "opportunity.lost",
     ],
@@ -310,6 +312,7 @@ EXAMPLES: dict[str, BaseModel] = {
     "opportunity.stage_changed.v1": op.OpportunityStageChanged(
         **OPP, previous_stage="needs_analysis", trigger="offer.sent.v1", offer_id="off-1"
     ),
+    "opportunity.updated.v1": op.OpportunityUpdated(**OPP, changed_by="carol"),
     "opportunity.won.v1": op.OpportunityWon(
         **{**OPP, "amount": eur("18900.00")}, offer_id="off-1", offer_version=2
     ),
