@@ -40,7 +40,17 @@ VALUES = {
     ],
     "country": ["DE", "de", " AT ", "FR", "XX", "", "Deutschland", "GR"],
     "region": ["", "DE1", "de21", "AT 13", "FR1", "EL3", "XX9", "DE1234"],
-    "postal_code": ["10115", "", " 80-331 ", "SW1A 1AA", "1" * 21, "8010\u3000", "Ünter"],
+    "postal_code": [
+        "10115",
+        "",
+        " 80-331 ",
+        "SW1A 1AA",
+        "1" * 21,
+        "8010\u3000",
+        "Ünter",
+        "<b>",
+        "-1",
+    ],
     "city": ["Berlin", "", "München", " Graz ", "\u3000Tokyo", "y" * 201, "Wien\x1f"],
     "nace": ["", "C", "10", "10.1", "10.11", "C10.11", "1011", "99.99", "C25.6", "zz"],
     "nace_revision": ["", "2", "2.1", "rev 2", "NACE Rev. 2.1", "3"],
@@ -125,7 +135,7 @@ def _plain(field: str, i: int, rng: random.Random) -> str:
         "duns": f"{100000000 + i}",
         "vat_id": f"DE{700000000 + i}",
         "website": f"https://www.example-{i}.com/",
-        "nace": rng.choice(["C10.11", "10.11", "46.90", "J62"]),
+        "nace": rng.choice(["C10.11", "10.11", "46.90", "K62"]),
     }.get(field, "")
 
 

@@ -22,6 +22,7 @@ from leads.schemas.companies import (
 )
 from leads.tables import CompanyRow, ImportRow
 from salesflow.api import Problem, not_found
+from salesflow.api.fields import Currency
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
 from salesflow.contracts.events.common import SizeClass
@@ -113,7 +114,7 @@ def filter_params(
     employees_max: int | None = Query(None, ge=0, le=10_000_000),
     revenue_min: Decimal | None = Query(None, ge=0, lt=Decimal("1e14")),
     revenue_max: Decimal | None = Query(None, ge=0, lt=Decimal("1e14")),
-    revenue_currency: str | None = Query(None, pattern=r"^[A-Z]{3}$"),
+    revenue_currency: Currency | None = Query(None),
     country: list[str] | None = Query(None, description="ISO 3166-1 alpha-2; repeatable"),
     region: list[str] | None = Query(None, description="NUTS code or prefix; repeatable"),
     status: list[CompanyStatus] | None = Query(None),

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import select
 
 from leads.api.roles import READERS, TOUCHPOINT_WRITERS
+from leads.app import leads as lead_cases
 from leads.app import touchpoints as tp_cases
 from leads.schemas.leads import (
     TouchpointBatchIn,
@@ -16,8 +17,8 @@ from leads.schemas.leads import (
     TouchpointOut,
     TouchpointResult,
 )
-from leads.tables import TouchpointRow
-from salesflow.api import Problem
+from leads.tables import LeadRow, TouchpointRow
+from salesflow.api import Problem, not_found
 from salesflow.api.idempotency import run_idempotent
 from salesflow.auth import Principal, require
 
@@ -44,7 +45,8 @@ async def post_touchpoints(
             try:
                 return 201, await tp_cases.record(session, settings, body, principal.sub, now)
             except tp_cases.TouchpointRejected as exc:
-                raise Problem(422, str(exc)) from None
+                named = {"field": exc.field} if exc.field else {}
+                raise Problem(422, str(exc), **named) from None
         items = []
         for index, item in enumerate(body.items):
             try:
@@ -80,5 +82,10 @@ async def list_touchpoints(
         stmt = stmt.where(TouchpointRow.lead_id == lead_id)
     stmt = stmt.order_by(TouchpointRow.occurred_at.desc(), TouchpointRow.id).limit(limit)
     async with request.app.state.db.session() as session:
+        if lead_id is not None:
+            # a lead's touchpoints answer like the lead: 404 to whom may not see it
+            lead = select(LeadRow.id).where(LeadRow.id == lead_id)
+            if (await session.exec(lead_cases.visible_leads(lead, principal))).first() is None:
+                raise not_found("lead")
         rows = (await session.exec(stmt)).all()
     return [TouchpointOut.model_validate(r, from_attributes=True) for r in rows]

@@ -23,6 +23,7 @@ from leads.domain.companies import CompanyStatus
 from leads.domain.lifecycle import Action, transition
 from leads.domain.routing import Assignment, route
 from leads.domain.scoring import Breakdown, Touch, crosses_mql, score
+from leads.domain.times import future_reason
 from leads.reference import nace_table
 from leads.schemas.leads import AssignIn, ConvertIn, DisqualifyIn, LeadContactIn, QualifyIn
 from leads.tables import (
@@ -522,6 +523,8 @@ async def qualify(
 ) -> LeadRow:
     """First contact made and needs analysed (⇒ lead.sql)."""
     _require_owner_or_team(lead, principal)
+    if reason := future_reason("first_contact_at", body.first_contact_at, now):
+        raise Problem(422, reason, field="first_contact_at")
     status = transition(lead.status, Action.QUALIFY)
     contact = await _contact(session, lead, body.contact, now)
     lead.contact_id = contact.id
@@ -650,7 +653,13 @@ async def assign(
     now: datetime,
 ) -> LeadRow:
     """A manager (re)assigns a lead of their team or from the queue (⇒ lead.assigned)."""
-    if not principal.is_admin and lead.owner is not None and lead.team != principal.team:
+    # an ownerless lead still belongs to its team (a recycled one keeps it): only a queued lead
+    # or one no team has is open to every manager
+    if lead.owner is not None:
+        of_others = lead.team != principal.team
+    else:
+        of_others = lead.queue is None and lead.team not in (None, principal.team)
+    if not principal.is_admin and of_others:
         raise Problem(403, "managers reassign leads of their own team or from the queue")
     transition(lead.status, Action.ASSIGN)
     team = body.team or principal.team or lead.team

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,8 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from leads.app import configs
 from leads.app import leads as lead_cases
 from leads.app.universe_events import emit_company_created
-from leads.domain.companies import CompanyStatus, domain_of, email_domain, match_key
-from leads.schemas.leads import TouchpointIn, TouchpointResult
+from leads.domain.companies import CompanyStatus, domain_of, email_domain
+from leads.domain.company_rows import CompanyRecord, HeaderMap, RowValidator
+from leads.domain.times import future_reason
+from leads.reference import countries, currencies
+from leads.schemas.leads import CompanyHint, TouchpointIn, TouchpointResult
 from leads.tables import CompanyRow, ContactRow, LeadRow, TouchpointRow
 from salesflow.settings import ServiceSettings
 
@@ -34,6 +38,33 @@ _INSERT_TOUCHPOINT = insert(TOUCHPOINTS)
 
 class TouchpointRejected(Exception):
     """The touchpoint cannot be recorded (e.g. an unknown company without details to create it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# A company named by a touchpoint joins the universe like an imported row: the import's row
+# validator checks it, with the hint's fields as the columns of a row.
+_HINT_FIELDS = ("name", "country", "postal_code", "city", "website")
+
+
+@cache
+def _hint_validator() -> RowValidator:
+    header = HeaderMap(index={f: i for i, f in enumerate(_HINT_FIELDS)}, width=len(_HINT_FIELDS))
+    return RowValidator(header, {}, countries(), currencies(), default_source="touchpoint")
+
+
+def _hint_record(hint: CompanyHint) -> CompanyRecord:
+    row = [getattr(hint, f) or "" for f in _HINT_FIELDS]
+    outcome = _hint_validator()(row)
+    if isinstance(outcome, str):
+        # the reasons name their field before any quoted value ("malformed website 'x'")
+        words = outcome.partition("'")[0]
+        named = next((f for f in _HINT_FIELDS if f.replace("_", " ") in words), None)
+        field = f"company.{named}" if named else "company"
+        raise TouchpointRejected(f"{field}: {outcome}", field=field)
+    return outcome
 
 
 @dataclass
@@ -108,8 +139,8 @@ async def _create_company(
         raise TouchpointRejected(
             "unknown company: send company (name, country) to create it on the fly"
         )
-    key = match_key(hint.name, hint.postal_code, hint.country)
-    domain = domain_of(hint.website) if hint.website else None
+    record = _hint_record(hint)
+    key, domain = record.match_key, record.domain
     if domain is None and body.domain:
         domain = domain_of(body.domain)
     if domain is None and body.email:
@@ -119,13 +150,13 @@ async def _create_company(
         if known is not None:
             return known, False
     company = CompanyRow(
-        name=hint.name,
-        country=hint.country,
-        postal_code=hint.postal_code,
-        city=hint.city,
-        website=hint.website,
+        name=record.name,
+        country=record.country,
+        postal_code=record.postal_code,
+        city=record.city,
+        website=record.website,
         domain=domain,
-        source="touchpoint",
+        source=record.source,
         status=CompanyStatus.SUSPECT.value,
         match_key=key,
         created_at=now,
@@ -163,6 +194,8 @@ async def record(
                 existing_customer=seen.existing_customer,
                 duplicate=True,
             )
+    if reason := future_reason("occurred_at", body.occurred_at, now):
+        raise TouchpointRejected(reason, field="occurred_at")
     found = await _resolve(session, body, now)
     company = found.company
     if found.created:  # a new suspect in the universe, counted like an import of one

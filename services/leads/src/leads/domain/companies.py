@@ -135,6 +135,17 @@ def postal_key(postal_code: str) -> str:
     return postal_code.replace(" ", "").replace("-", "").upper()
 
 
+# letters and digits, inner spaces and hyphens ("SW1A 1AA", "00-950", "D02 X285", "LV-1010");
+# the pattern is shared with the columnar import
+POSTAL_FORMAT = r"^[0-9A-Za-z](?:[0-9A-Za-z -]{0,18}[0-9A-Za-z])?$"
+_POSTAL = re.compile(POSTAL_FORMAT)
+
+
+def postal_code_ok(postal_code: str) -> bool:
+    """Has ``postal_code`` (stripped) the shape of a postal code, up to 20 characters?"""
+    return _POSTAL.fullmatch(postal_code) is not None
+
+
 def match_key(name: str, postal_code: str | None, country: str) -> str | None:
     """Normalized name + postal code + country; None without a postal code (name and country
     alone are too weak to merge two companies)."""

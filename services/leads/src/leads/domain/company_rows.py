@@ -23,6 +23,7 @@ from leads.domain.companies import (
     clean_vat,
     domain_of,
     match_key,
+    postal_code_ok,
     size_class_code,
 )
 from leads.domain.nace import NaceTable, canonical_revision
@@ -342,8 +343,11 @@ class RowValidator:
                 return f"region {raw!r} is not a NUTS code of {country}"
 
         postal_code = (row[i_postal].strip() or None) if i_postal is not None else None
-        if postal_code and len(postal_code) > MAX_LEN["postal_code"]:
-            return "postal code longer than 20 characters"
+        if postal_code:
+            if len(postal_code) > MAX_LEN["postal_code"]:
+                return "postal code longer than 20 characters"
+            if not postal_code_ok(postal_code):
+                return f"malformed postal code {postal_code!r} (letters, digits, spaces, hyphens)"
         city = (row[i_city].strip() or None) if i_city is not None else None
         if city and len(city) > MAX_LEN["city"]:
             return "city longer than 200 characters"

@@ -35,14 +35,15 @@ def notation(raw: str) -> str | None:
     """Bring a code as lists write it into official notation, without checking it exists.
 
     ``"6201"`` → ``"62.01"``, ``"62.0"`` stays, ``"j"`` → ``"J"``, ``"1.11"`` (a spreadsheet ate
-    the leading zero) → ``"01.11"``, ``"J62.01"`` → ``"62.01"``. Returns None for what cannot be
-    a NACE code at all."""
+    the leading zero) → ``"01.11"``, ``"J62.01"`` → ``"62.01"`` (whether J is the code's section
+    is the table's to check: ``section_prefix``). Returns None for what cannot be a NACE code at
+    all."""
     text = raw.strip().upper().replace(" ", "")
     if not text:
         return None
     if _SECTION.match(text):
         return text
-    if len(text) > 1 and text[0].isalpha() and text[1].isdigit():
+    if section_prefix(text):
         text = text[1:]  # "J62.01": the section letter in front of the code
     if "." in text:
         head, _, tail = text.partition(".")
@@ -58,6 +59,14 @@ def notation(raw: str) -> str | None:
     if not _DIGITS.match(text):
         return None
     return text if len(text) == 2 else f"{text[:2]}.{text[2:]}"
+
+
+def section_prefix(raw: str) -> str | None:
+    """The section letter written in front of a code (``"J62.01"`` → ``"J"``), if any."""
+    text = raw.strip().upper().replace(" ", "")
+    if len(text) > 1 and text[0].isalpha() and text[1].isdigit():
+        return text[0]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +142,8 @@ class NaceTable:
             pass
         canonical = notation(raw)
         found = self.codes.get(canonical) if canonical else None
+        if found is not None and (letter := section_prefix(raw)) and letter != found.section:
+            found = None  # "C62.10": no such code, 62 is not in section C
         if len(self._lookup_cache) < 100_000:  # files repeat a few hundred codes; bound it anyway
             self._lookup_cache[raw] = found
         return found

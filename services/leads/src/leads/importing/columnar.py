@@ -28,6 +28,7 @@ from leads.domain.companies import (
     DOMAIN_LENGTH,
     HOST_OF_URL,
     LEGAL_FORMS,
+    POSTAL_FORMAT,
     VAT_FORMAT,
     CompanyStatus,
     clean_region,
@@ -228,6 +229,7 @@ class ChunkValidator:
             country.is_not_null(),
             _ascii(postal),
             postal.str.len_chars() <= MAX_LEN["postal_code"],
+            (postal == "") | postal.str.contains(POSTAL_FORMAT),
             c("_city").str.len_chars() <= MAX_LEN["city"],
         ]
         values: dict[str, pl.Expr] = {

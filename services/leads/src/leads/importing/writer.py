@@ -70,6 +70,7 @@ KEY_COLUMNS = tuple((name, INSERT_COLUMNS.index(name)) for name in _KEY_NAMES)
 # an update sets every column up to updated_at: the company's fields, then the bookkeeping
 _UPDATED = INSERT_COLUMNS.index("updated_at") + 1
 _RECORD = INSERT_COLUMNS.index("import_id")
+_DUNS, _VAT, _MATCH_KEY = (INSERT_COLUMNS.index(name) for name in _KEY_NAMES)
 # SQLite allows 32,766 parameters per statement: 1,000 rows of 23 columns stay below.
 _ROWS_PER_STATEMENT = 1000
 # Updates overwrite with what the row has and keep what it leaves empty.
@@ -102,6 +103,10 @@ class CompanyWriter:
         self.settings = settings
         self.correlation_id = correlation_id
         self.chunks = 0  # committed so far
+        # rows without any key, by the hash of their values → first line: no unique index finds
+        # a repeat of such a row, so the import remembers them (only them: keyed rows are
+        # found by the database)
+        self._keyless: dict[int, int] = {}
         dialect = db.engine.dialect
         self._qmark = dialect.paramstyle == "qmark"
         self._insert_sql = self._insert_statement()
@@ -203,6 +208,7 @@ class CompanyWriter:
     ) -> BatchResult:
         """``batch``: rows (see ``insert_row``) in the order of their lines; ``rejected_before``:
         rows of this chunk the validator already rejected."""
+        batch, repeats = self._without_repeats(batch)
         for attempt in range(3):
             try:
                 async with self.db.session() as session, session.begin():
@@ -210,6 +216,7 @@ class CompanyWriter:
                     if self.db.sqlite:  # the indexes of a big universe should stay in memory
                         await conn.exec_driver_sql("PRAGMA cache_size=-65536")
                     result, suspects = await self._write(conn, batch)
+                    result.rejected = sorted(repeats + result.rejected)
                     emit_imported(
                         session,
                         self.settings,
@@ -228,6 +235,25 @@ class CompanyWriter:
             self.chunks += 1
             return result
         raise AssertionError("unreachable")
+
+    def _without_repeats(
+        self, batch: Sequence[tuple[Any, ...]]
+    ) -> tuple[Sequence[tuple[Any, ...]], list[tuple[int, str]]]:
+        """``batch`` without the rows that repeat an earlier keyless row of the file (and those
+        rejected, with the line they repeat)."""
+        keyless = self._keyless
+        kept: list[tuple[Any, ...]] = []
+        repeats: list[tuple[int, str]] = []
+        for row in batch:
+            if row[_DUNS] or row[_VAT] or row[_MATCH_KEY]:
+                kept.append(row)
+                continue
+            first = keyless.setdefault(hash(row[:_RECORD]), row[LINE])
+            if first == row[LINE]:
+                kept.append(row)
+            else:
+                repeats.append((row[LINE], f"duplicate of line {first} in this file (same row)"))
+        return (kept if repeats else batch), repeats
 
     async def _write(
         self, conn: AsyncConnection, batch: Sequence[tuple[Any, ...]]

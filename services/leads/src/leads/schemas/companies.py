@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leads.domain.companies import CompanyStatus
 from leads.schemas.types import StrictInt
+from salesflow.api.fields import Country, Currency
 from salesflow.contracts.events.common import SizeClass
-from salesflow.contracts.types import CountryCode, CurrencyCode
 
 NaceRevision = Literal["2.1", "2"]
 NaceCodeText = Annotated[str, Field(min_length=1, max_length=12, examples=["J", "62", "62.10"])]
@@ -121,8 +121,8 @@ class CriteriaIn(BaseModel):
     employees_max: StrictInt | None = Field(None, ge=0, le=10_000_000)
     revenue_min: Decimal | None = Field(None, ge=0, lt=Decimal("1e14"), decimal_places=4)
     revenue_max: Decimal | None = Field(None, ge=0, lt=Decimal("1e14"), decimal_places=4)
-    revenue_currency: CurrencyCode | None = None
-    countries: list[CountryCode] = Field(default_factory=list, max_length=300)
+    revenue_currency: Currency | None = None
+    countries: list[Country] = Field(default_factory=list, max_length=300)
     regions: list[NutsCode] = Field(default_factory=list, max_length=500)
     statuses: list[CompanyStatus] = Field(default_factory=list, max_length=4)
 

@@ -12,8 +12,8 @@ from leads.domain.interest import CHANNELS
 from leads.reference import countries, nace_table
 from leads.schemas.companies import NaceRevision, NutsCode
 from leads.schemas.types import StrictInt
+from salesflow.api.fields import Country
 from salesflow.contracts.events.common import SizeClass
-from salesflow.contracts.types import CountryCode
 
 Points = Annotated[Decimal, Field(ge=-1000, le=1000, decimal_places=2)]
 PositivePoints = Annotated[Decimal, Field(ge=0, le=10_000, decimal_places=2)]
@@ -101,7 +101,7 @@ class TerritoryIn(BaseModel):
 
     name: Name
     team: Name
-    countries: list[CountryCode] = Field(default_factory=list, max_length=300)
+    countries: list[Country] = Field(default_factory=list, max_length=300)
     regions: list[NutsCode] = Field(default_factory=list, max_length=500)
     nace: list[Annotated[str, Field(min_length=1, max_length=12)]] = Field(
         default_factory=list, max_length=200

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leads.schemas.companies import CompanyOut
 from leads.schemas.config import Channel, Kind
-from leads.schemas.types import JsonDate, JsonDateTime, StrictBool, StrictInt
+from leads.schemas.types import StrictBool, StrictInt
+from salesflow.api.fields import CalendarDate, Country, Currency, Timestamp
 from salesflow.contracts.events.leads import LeadStatus
-from salesflow.contracts.types import CountryCode, CurrencyCode
 
 Email = Annotated[
     str,
@@ -76,7 +76,7 @@ class CompanyHint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text200
-    country: CountryCode
+    country: Country
     website: str | None = Field(None, max_length=300)
     postal_code: str | None = Field(None, max_length=20)
     city: str | None = Field(None, max_length=200)
@@ -94,7 +94,7 @@ class TouchpointIn(BaseModel):
     company: CompanyHint | None = None
     channel: Channel
     kind: Kind
-    occurred_at: JsonDateTime
+    occurred_at: Timestamp
     campaign: str | None = Field(None, max_length=200)
     external_id: str | None = Field(
         None, max_length=200, description="The marketing system's id: a repeat is not recorded"
@@ -158,7 +158,7 @@ class MoneyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Annotated[Decimal, Field(ge=0, lt=Decimal("1e14"), decimal_places=4)]
-    currency: CurrencyCode
+    currency: Currency
 
 
 class NeedsIn(BaseModel):
@@ -195,14 +195,14 @@ class QualifyIn(BaseModel):
 
     contact: LeadContactIn
     needs: NeedsIn
-    first_contact_at: JsonDateTime
+    first_contact_at: Timestamp
 
 
 class ConvertIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     expected_amount: MoneyIn | None = None
-    expected_close_date: JsonDate | None = None
+    expected_close_date: CalendarDate | None = None
     contact: LeadContactIn | None = Field(
         None, description="Needed when an existing customer's lead converts without qualifying"
     )
