@@ -29,3 +29,38 @@ def currencies() -> frozenset[str]:
     import pycountry
 
     return frozenset(c.alpha_3 for c in pycountry.currencies) - NOT_MONEY
+
+
+# ISO 4217 list one (2025): the currencies whose minor unit is not 2 decimal places.
+_MINOR_UNITS = {
+    **dict.fromkeys(
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
+    ),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+}
+
+
+def minor_units(currency: str) -> int:
+    """Decimal places of ``currency``'s minor unit (JPY 0, EUR 2, BHD 3); 2 for every currency
+    ISO 4217 does not list otherwise."""
+    return _MINOR_UNITS.get(currency, 2)

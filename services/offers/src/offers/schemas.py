@@ -12,10 +12,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from offers.domain.configuration import RuleKind
-from offers.domain.money import is_currency, plain_notation
+from offers.domain.money import plain_notation
 from offers.domain.pricing import TierMode
-from salesflow.api.fields import CalendarDate, Country
-from salesflow.api.fields import Currency as IsoCurrency
+from salesflow.api.fields import CalendarDate, Country, Currency
 from salesflow.contracts.events.common import (
     Address,
     CompanySnapshot,
@@ -25,15 +24,6 @@ from salesflow.contracts.events.common import (
     Totals,
 )
 
-
-def _priced(code: str) -> str:
-    # the shared list is pycountry's; offers also needs the minor unit to round prices
-    if not is_currency(code):
-        raise ValueError(f"{code} is not a currency offers can price in (minor unit unknown)")
-    return code
-
-
-Currency = Annotated[IsoCurrency, AfterValidator(_priced)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Value = Annotated[str, Field(min_length=1, max_length=200)]

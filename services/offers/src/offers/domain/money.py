@@ -5,24 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-# ISO 4217 (list one, 2025): codes whose minor unit is not 2.
-_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_THREE = "BHD IQD JOD KWD LYD OMR TND"
-_FOUR = "CLF UYW"
-_TWO = """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP
-    BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP
-    GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK
-    LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK
-    NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP
-    STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER
-    ZAR ZMW ZWG"""
-_MINOR_UNITS: dict[str, int] = {
-    code: places
-    for codes, places in ((_ZERO, 0), (_THREE, 3), (_FOUR, 4))
-    for code in codes.split()
-}
-_TWO_DECIMALS = frozenset(_TWO.split())
-CURRENCIES = frozenset(_MINOR_UNITS) | _TWO_DECIMALS
+from salesflow import reference
 
 PRICE_EXTRA_DIGITS = 4
 """Unit prices keep this many digits beyond the minor unit (averages of slab pricing)."""
@@ -33,16 +16,11 @@ class UnknownCurrency(ValueError):
 
 
 def minor_units(currency: str) -> int:
-    """Decimal places of ``currency``'s minor unit (JPY 0, EUR 2, BHD 3)."""
-    if currency in _MINOR_UNITS:
-        return _MINOR_UNITS[currency]
-    if currency in _TWO_DECIMALS:
-        return 2
-    raise UnknownCurrency(f"{currency!r} is not an active ISO 4217 currency")
-
-
-def is_currency(code: str) -> bool:
-    return code in CURRENCIES
+    """Decimal places of ``currency``'s minor unit (JPY 0, EUR 2, BHD 3); prices are never
+    rounded for a code that is no currency."""
+    if currency not in reference.currencies():
+        raise UnknownCurrency(f"{currency!r} is not an active ISO 4217 currency")
+    return reference.minor_units(currency)
 
 
 def plain_notation(value: Decimal) -> Decimal:

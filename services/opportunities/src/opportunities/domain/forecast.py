@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from opportunities.domain.money import minor_units
+from salesflow.reference import minor_units
 
 Period = Literal["month", "quarter"]
 

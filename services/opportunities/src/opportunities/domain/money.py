@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
+from salesflow.reference import minor_units
+
 PLACES = Decimal("0.0001")
 CENT = Decimal("0.01")
 
@@ -19,24 +21,6 @@ def trim(value: Decimal) -> Decimal:
     """``123.4500`` → ``123.45``, ``100`` → ``100.00``, ``1.2345`` stays."""
     two = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
     return two if two == value else value.normalize()
-
-
-# ISO 4217 currencies whose minor unit is not 2 (list one, 2025); the same table as offers'
-# (a shared helper would be better: wished for).
-_MINOR_UNITS: dict[str, int] = {
-    code: places
-    for codes, places in (
-        ("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF", 0),
-        ("BHD IQD JOD KWD LYD OMR TND", 3),
-        ("CLF UYW", 4),
-    )
-    for code in codes.split()
-}
-
-
-def minor_units(currency: str) -> int:
-    """Decimal places of ``currency``'s minor unit; 2 for any code not listed as different."""
-    return _MINOR_UNITS.get(currency, 2)
 
 
 def shown(value: Decimal, currency: str) -> Decimal:
