@@ -797,3 +797,30 @@ def test_committed_asyncapi_document_is_current() -> None:
         f"{ASYNCAPI_FILE.relative_to(REPO_ROOT)} is out of date with the event contracts: "
         "run `salesflow asyncapi` and commit the result"
     )
+
+
+def test_decimals_travel_in_plain_notation() -> None:
+    """A quantity typed as 1e3 or a normalized price must not reach production as "1E+3"."""
+    line = c.PricedLine(
+        line_no=1,
+        sku="WIDGET",
+        name="Widget",
+        quantity=Decimal("1E+3"),
+        unit="C62",
+        kind="goods",
+        unit_price=Money(amount=Decimal("1.85E+5"), currency="EUR"),
+        discount_percent=Decimal("1E+1"),
+        net=Money(amount=Decimal("100.00"), currency="EUR"),
+        tax_rate=Decimal("19"),
+        tax=Money(amount=Decimal("1E-7"), currency="EUR"),
+    )
+    dumped = line.model_dump(mode="json")
+    assert dumped["quantity"] == "1000" and dumped["discount_percent"] == "10"
+    assert dumped["unit_price"]["amount"] == "185000" and dumped["net"]["amount"] == "100.00"
+    assert dumped["tax"]["amount"] == "0.0000001"
+    assert "E+" not in line.model_dump_json() and "E-" not in line.model_dump_json()
+    assert c.PricedLine.model_validate(dumped) == line  # the same values come back
+    scored = le.LeadScored.model_validate(
+        {**EXAMPLES["lead.scored.v1"].model_dump(), "score": Decimal("5E+1")}
+    )
+    assert scored.model_dump(mode="json")["score"] == "50"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
@@ -28,6 +28,16 @@ def to_utc(value: datetime) -> datetime:
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(to_utc)]
+
+
+def _plain(value: Decimal) -> str:
+    # pydantic writes str(Decimal): "1E+3" for a quantity typed 1e3, "1.85E+5" for a normalized
+    # price; consumers (production, logistics, ERP) expect plain decimal text. Scale is kept.
+    return format(value, "f")
+
+
+PlainDecimal = Annotated[Decimal, PlainSerializer(_plain, return_type=str, when_used="json")]
+"""A Decimal that JSON always shows in plain notation ("1000", "100.00", never "1E+3")."""
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 
@@ -42,7 +52,7 @@ class Money(BaseModel):
     # ignore unknown fields: a field added later must not break older consumers
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    amount: Decimal
+    amount: PlainDecimal
     currency: CurrencyCode
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from salesflow.contracts.types import CountryCode, Money
+from salesflow.contracts.types import CountryCode, Money, PlainDecimal
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 """An aggregate or entity id as the owning service issues it (opaque string)."""
@@ -22,7 +22,7 @@ Id = Annotated[str, Field(min_length=1, max_length=128)]
 UserId = Annotated[str, Field(min_length=1, max_length=128, description="User id (JWT `sub`)")]
 _UNSIGNED_DECIMAL = {"pattern": r"^\d+(\.\d+)?([eE][+-]?\d+)?$"}  # JSON form of the value
 Quantity = Annotated[
-    Decimal,
+    PlainDecimal,
     Field(
         gt=0,
         description='Quantity > 0 as a decimal string, e.g. "2" or "12.5"',
@@ -30,7 +30,7 @@ Quantity = Annotated[
     ),
 ]
 Percent = Annotated[
-    Decimal,
+    PlainDecimal,
     Field(
         ge=0,
         le=100,

@@ -8,7 +8,6 @@ slice the funnel (NACE section, size class, country, owner, team, channel) from 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field
@@ -25,7 +24,7 @@ from salesflow.contracts.events.common import (
     ValueObject,
     Version,
 )
-from salesflow.contracts.types import CountryCode, Money, Payload, UtcDateTime
+from salesflow.contracts.types import CountryCode, Money, Payload, PlainDecimal, UtcDateTime
 
 TOPIC = register_topic(
     TopicSpec(
@@ -60,7 +59,9 @@ class LeadEvent(Payload):
         description="Channel that produced the lead", examples=["whitepaper_download", "event"]
     )
     source_campaign: str | None = Field(None, description="Campaign of the first touchpoint")
-    score: Decimal = Field(description="Lead score in points (fit + engagement) after this event")
+    score: PlainDecimal = Field(
+        description="Lead score in points (fit + engagement) after this event"
+    )
     existing_customer: bool = Field(False, description="The company is already an account")
     account_id: Id | None = Field(
         None, description="After-sales account id of an existing customer"
@@ -75,9 +76,9 @@ class LeadCreated(LeadEvent):
 
 @register_event("lead.scored.v1", TOPIC, "The lead's score changed.")
 class LeadScored(LeadEvent):
-    previous_score: Decimal = Field(description="Score before this change")
-    fit_score: Decimal = Field(description="Firmographic part of the score")
-    engagement_score: Decimal = Field(description="Engagement part, after decay and caps")
+    previous_score: PlainDecimal = Field(description="Score before this change")
+    fit_score: PlainDecimal = Field(description="Firmographic part of the score")
+    engagement_score: PlainDecimal = Field(description="Engagement part, after decay and caps")
     scoring_model_version: int = Field(ge=1, description="Version of the scoring model used")
     trigger: str = Field(
         description="What caused rescoring", examples=["touchpoint", "decay", "model_change"]
@@ -87,7 +88,7 @@ class LeadScored(LeadEvent):
 
 @register_event("lead.mql.v1", TOPIC, "The score crossed the MQL threshold.")
 class LeadMql(LeadEvent):
-    threshold: Decimal = Field(description="MQL threshold that was crossed")
+    threshold: PlainDecimal = Field(description="MQL threshold that was crossed")
     scoring_model_version: int = Field(ge=1, description="Version of the scoring model used")
 
 
