@@ -41,6 +41,8 @@ def test_a_timestamp_comes_out_in_utc() -> None:
         "2026-01-01T00:00:00",  # naive
         0,  # lax mode would read 1970-01-01
         1_700_000_000,
+        "1700000000",  # lax mode would read a Unix time
+        "2026-01-01",  # a date is no time
         True,
         "yesterday",
     ],

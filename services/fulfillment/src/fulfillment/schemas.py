@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fulfillment.domain.progress import FulfillmentStatus
-from salesflow.api.types import IsoDate, IsoDateTime
+from salesflow.api.fields import CalendarDate, Timestamp
 from salesflow.contracts.events.logistics import ShipmentStatus
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -22,7 +22,7 @@ class _In(BaseModel):
 
 class ProofOfDeliveryIn(_In):
     signed_by: Text | None = None
-    received_at: IsoDate | None = None
+    received_at: CalendarDate | None = None
     document_url: Annotated[str, Field(max_length=1000)] | None = None
     reference: Text | None = None
 
@@ -47,7 +47,7 @@ class StatusEventIn(_In):
     order_id: Annotated[str, Field(max_length=128)] | None = None
     order_number: Text | None = None
     status: ShipmentStatus
-    occurred_at: IsoDateTime = Field(description="When it happened (orders late arrivals)")
+    occurred_at: Timestamp = Field(description="When it happened (orders late arrivals)")
     carrier: Text | None = None
     tracking_number: Text | None = None
     tracking_url: Annotated[str, Field(max_length=1000)] | None = None
@@ -63,7 +63,7 @@ class StatusEventIn(_In):
 
 
 class TaskCompleteIn(_In):
-    completed_at: IsoDateTime | None = Field(None, description="Default: now")
+    completed_at: Timestamp | None = Field(None, description="Default: now")
     note: LongText | None = None
 
 

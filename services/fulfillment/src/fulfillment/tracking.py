@@ -27,6 +27,7 @@ from fulfillment.domain.shipment import (
     Stage,
     StatusReport,
     accept,
+    fractional_pieces,
     frozen,
 )
 from fulfillment.store import Plan
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # what the quantity columns hold exactly (NUMERIC(24, 8))
 MIN_QUANTITY, MAX_QUANTITY = Decimal("0.00000001"), Decimal("1e16")
+EARTH_AHEAD = timedelta(hours=14)  # the furthest any timezone is ahead of UTC
 
 
 class InvalidReport(Exception):
@@ -81,6 +83,12 @@ def to_report(payload: ShipmentStatusReported, settings: Settings, now: datetime
         if not MIN_QUANTITY <= line.quantity < MAX_QUANTITY:
             raise InvalidReport(f"line {line.line_no}: quantity {line.quantity} is out of range")
     pod = payload.proof_of_delivery
+    # a date has no timezone: "in the future" once it is past midnight nowhere on earth (UTC+14)
+    if pod and pod.received_at and pod.received_at > (latest + EARTH_AHEAD).date():
+        raise InvalidReport(
+            f"proof_of_delivery.received_at {pod.received_at.isoformat()} lies in the future "
+            f"(now {now.isoformat()})"
+        )
     return StatusReport(
         event_id=payload.status_event_id,
         status=Stage(payload.status.value),
@@ -179,6 +187,9 @@ async def record_status(
     decisions = []
     for shipment, payload in parts:
         report = to_report(payload, settings, now)
+        fractional = fractional_pieces(plan.lines[shipment.id], report)
+        if fractional:
+            raise InvalidReport(fractional)
         history = await store.shipment_history(session, shipment.id)
         accepted = accept(
             store.planned_lines(plan.lines[shipment.id]),

@@ -10,6 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from orders import customers, drafts, pricelist
+from orders.domain.money import fits, largest
 from orders.intake import OrderDraft
 from orders.schemas import OrderIn
 from orders.tables import CustomerRow, PriceRow
@@ -69,7 +70,7 @@ def draft_of(order: DirectOrder, master: MasterData) -> OrderDraft:
         if (line.sku, order.currency) in master.prices
     }
     lines = pricelist.price_lines(body.lines, prices, order.currency)
-    return drafts.from_request(
+    draft = drafts.from_request(
         body,
         customer,
         lines,
@@ -79,3 +80,12 @@ def draft_of(order: DirectOrder, master: MasterData) -> OrderDraft:
         order.correlation_id,
         master.customer_docs(customer),
     )
+    gross = draft.totals.gross.amount
+    if not fits(gross, order.currency):  # every line fits, but not their sum
+        raise Problem(
+            422,
+            f"the order's gross total {gross} {order.currency} exceeds "
+            f"{largest(order.currency)} {order.currency}, the largest amount an order may have",
+            errors=[{"loc": ["body", "lines"], "msg": "order total too large"}],
+        )
+    return draft

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from orders.domain.money import fits, largest
 from orders.domain.pricing import LineToPrice, price_line
 from orders.schemas import OrderLineIn
 from orders.tables import PriceRow
@@ -28,7 +29,19 @@ def price_lines(
         if problem:
             errors.append({"line_no": no, "sku": line.sku, "msg": problem})
             continue
-        priced.append(price_line(_to_price(no, line, row), currency))
+        to_price = _to_price(no, line, row)
+        # checked before pricing: the product may exceed what Decimal rounds exactly, too
+        if not fits(to_price.quantity * to_price.unit_price, currency):
+            errors.append(
+                {
+                    "line_no": no,
+                    "sku": line.sku,
+                    "msg": f"quantity times unit price exceeds {largest(currency)} {currency}, "
+                    "the largest amount an order may have",
+                }
+            )
+            continue
+        priced.append(price_line(to_price, currency))
     if errors:
         raise Problem(422, "lines cannot be priced", errors=errors)
     return priced

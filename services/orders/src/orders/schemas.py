@@ -6,8 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from orders.domain.money import minor_units
+from salesflow.api.fields import CalendarDate, Country, Currency
 from salesflow.contracts.events.common import (
     Address,
     CompanySnapshot,
@@ -20,10 +22,10 @@ from salesflow.contracts.events.common import (
 )
 from salesflow.contracts.types import Money
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Unit = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,3}$", description="UN/CEFACT Rec. 20 code")]
-Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+SKU_MAX_LENGTH = 64
+Sku = Annotated[str, Field(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -81,7 +83,7 @@ class OrderLineIn(Strict):
     unit_price: Amount | None = None
     discount_percent: Rate | None = None
     tax_rate: Rate | None = None
-    requested_delivery_date: date | None = None
+    requested_delivery_date: CalendarDate | None = None
 
     @property
     def has_agreed_price(self) -> bool:
@@ -100,7 +102,7 @@ class OrderIn(Strict):
     bill_to: AddressIn | None = Field(None, description="Default: the customer's")
     ship_to: AddressIn | None = Field(None, description="Default: the customer's")
     delivery_contact: ContactIn | None = None
-    requested_delivery_date: date | None = None
+    requested_delivery_date: CalendarDate | None = None
     incoterms: Incoterm | None = None
     incoterms_place: str | None = Field(None, max_length=100)
     payment_terms: str | None = Field(None, max_length=200)
@@ -127,6 +129,15 @@ class CompanyIn(Strict):
 class MoneyIn(Strict):
     amount: Amount
     currency: Currency
+
+    @model_validator(mode="after")
+    def _whole_minor_units(self) -> MoneyIn:
+        # stored as minor units: a finer amount would be rounded silently (a limit even upwards)
+        if self.amount != self.amount.quantize(Decimal(1).scaleb(-minor_units(self.currency))):
+            raise ValueError(
+                f"{self.currency} amounts have at most {minor_units(self.currency)} decimals"
+            )
+        return self
 
 
 class CustomerIn(Strict):

@@ -7,16 +7,18 @@
 - ``Currency``, ``Country``: ISO 4217 currency and ISO 3166-1 alpha-2 codes, checked against
   the lists (``salesflow.reference``), not just their shape.
 
-FastAPI validates bodies in pydantic's lax Python mode, which would read ``0`` as 1970-01-01;
-the time types take text only, as the OpenAPI schema says.
+FastAPI validates bodies in pydantic's lax Python mode, which would read ``0`` or
+``"1700000000"`` as a Unix time and ``"2026-02-01T00:00:00"`` as a date; the time types take ISO
+8601 text only, as the OpenAPI schema says.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from salesflow.contracts.types import to_utc
 from salesflow.reference import countries, currencies
@@ -25,19 +27,26 @@ FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2199, 12, 31)
 
 
-def _iso_text(value: Any) -> Any:
-    if isinstance(value, str | datetime | date):
-        return value
-    raise ValueError("expected an ISO 8601 string")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 
 
-def _iso_date_text(value: Any) -> Any:
-    # a date only: lax mode would also take "2026-02-01T00:00:00" (or a number)
+def _iso_date(value: Any) -> Any:
+    # pydantic alone also takes Unix times ("0", 0.5) and date-times with a zero time
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and _DATE.match(value):
         return value
-    raise ValueError("expected an ISO 8601 date (YYYY-MM-DD)")
+    raise ValueError("expected an ISO 8601 date, YYYY-MM-DD")
+
+
+def _iso_datetime(value: Any) -> Any:
+    # pydantic alone also takes Unix times ("1700000000", 0) and times without an offset
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATETIME.match(value):
+        return value
+    raise ValueError("expected an ISO 8601 date-time with offset, e.g. 2026-01-31T09:00:00Z")
 
 
 def _in_calendar(value: date) -> date:
@@ -58,8 +67,8 @@ def _iso3166(code: str) -> str:
     return code
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(to_utc)]
-CalendarDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_in_calendar)]
+Timestamp = Annotated[datetime, BeforeValidator(_iso_datetime), AfterValidator(to_utc)]
+CalendarDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_calendar)]
 Currency = Annotated[
     str,
     Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"]),

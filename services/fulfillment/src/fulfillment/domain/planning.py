@@ -99,7 +99,7 @@ def draft_plan(
     rules: PlanningRules,
 ) -> PlanDraft:
     """``today`` is the day the order was confirmed (so a replay plans the same dates)."""
-    fallback = requested_date or today + timedelta(days=rules.default_lead_days)
+    fallback = requested_date or days_after(today, rules.default_lead_days)
     goods = sorted((ln for ln in lines if ln.kind is LineKind.GOODS), key=lambda ln: ln.line_no)
     services = sorted(
         (ln for ln in lines if ln.kind is LineKind.SERVICE), key=lambda ln: ln.line_no
@@ -111,6 +111,14 @@ def draft_plan(
         for seq, line in enumerate(services, start=1)
     )
     return PlanDraft(shipments=shipments, tasks=tasks)
+
+
+def days_after(day: date, days: int) -> date:
+    """``day`` plus ``days``, at most the calendar's last day: a date near its end (however odd)
+    must still get a plan rather than fail the confirmed order for good."""
+    if (date.max - day).days < days:
+        return date.max
+    return day + timedelta(days=days)
 
 
 def task_kind(sku: str, description: str, rules: PlanningRules) -> str:
@@ -157,7 +165,7 @@ def _task(
         due = line.requested_date
     elif last_delivery is not None:  # implementation follows the goods
         offset = rules.task_offset_days.get(kind, rules.default_task_offset_days)
-        due = max(fallback, last_delivery) + timedelta(days=offset)
+        due = days_after(max(fallback, last_delivery), offset)
     else:
         due = fallback
     assignee = rules.task_assignees.get(kind, rules.default_assignee)

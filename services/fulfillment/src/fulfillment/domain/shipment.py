@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Stage(StrEnum):
@@ -73,6 +73,11 @@ _SAME_INSTANT_ORDER = {
     Stage.RETURNED: 6,
     Stage.DELIVERED: 7,
 }
+
+
+# Units counted in whole pieces (UN/CEFACT Rec. 20): the same set with which orders refuses
+# fractional quantities at intake, so that no half piece is delivered either.
+PIECE_UNITS = frozenset({"C62", "H87", "EA", "SET", "PR", "NPR", "XPK"})
 
 
 class ImpossibleTransition(Exception):
@@ -304,6 +309,27 @@ def _check(line: LineState, report: StatusReport, reported: ReportLine) -> None:
         again = sorted(set(serials).intersection(line.serial_numbers))
         if again:
             raise ImpossibleTransition(f"{name}: serial number {again[0]} was delivered before")
+
+
+class _UnitLine(Protocol):
+    line_no: int
+    sku: str
+    unit: str
+
+
+def fractional_pieces(lines: Iterable[_UnitLine], report: StatusReport) -> str | None:
+    """Why the report is malformed if it names a fraction of a line counted in pieces (else
+    None). A report without lines concerns whole remainders, which are whole pieces."""
+    units = {line.line_no: line.unit for line in lines}
+    for reported in report.lines or ():
+        quantity = reported.quantity
+        if units.get(reported.line_no) in PIECE_UNITS and quantity != quantity.to_integral_value():
+            unit = units[reported.line_no]
+            return (
+                f"line {reported.line_no} ({reported.sku}): {quantity} {unit} is not a whole "
+                f"number of pieces"
+            )
+    return None
 
 
 def _after_delivery_hint(status: Stage) -> str:

@@ -66,7 +66,9 @@ async def list_customers(
 ) -> CustomerPage:
     stmt = select(CustomerRow)
     if name:
-        stmt = stmt.where(CustomerRow.name.ilike(f"%{name}%"))
+        # "contains" means literally: % and _ in the name are not wildcards
+        literal = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(CustomerRow.name.ilike(f"%{literal}%", escape="\\"))
     async with request.app.state.db.session() as session:
         rows = (
             await session.exec(keyset(stmt, page, CustomerRow.customer_id, CustomerRow.customer_id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlmodel import select
@@ -22,9 +21,9 @@ from orders.views import order_detail, order_out
 from salesflow.api import conflict, not_found
 from salesflow.api.errors import Problem
 from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.fields import Timestamp
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
-from salesflow.api.types import IsoDateTime
 from salesflow.auth import Principal, require
 from salesflow.contracts.events.orders import OrderChannel, OrderStatus
 
@@ -83,12 +82,6 @@ async def place_order(
     return await run_idempotent(request.app.state.db, request, principal.sub, body, create)
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise Problem(422, f"{name} needs a timezone (e.g. 2026-03-01T00:00:00Z)")
-    return value
-
-
 @router.get("/orders", response_model=OrderPage, summary="List orders")
 async def list_orders(
     request: Request,
@@ -96,8 +89,8 @@ async def list_orders(
     customer_id: str | None = Query(None, max_length=128),
     channel: OrderChannel | None = Query(None),
     offer_id: str | None = Query(None, max_length=128),
-    created_from: IsoDateTime | None = Query(None, description="Received at or after (inclusive)"),
-    created_to: IsoDateTime | None = Query(None, description="Received before (exclusive)"),
+    created_from: Timestamp | None = Query(None, description="Received at or after (inclusive)"),
+    created_to: Timestamp | None = Query(None, description="Received before (exclusive)"),
     page: PageParams = Depends(page_params),
     principal: Principal = Depends(require(*READERS)),
 ) -> OrderPage:
@@ -110,9 +103,9 @@ async def list_orders(
         stmt = stmt.where(OrderRow.channel == channel.value)
     if offer_id:
         stmt = stmt.where(OrderRow.offer_id == offer_id)
-    if _aware("created_from", created_from):
+    if created_from:
         stmt = stmt.where(OrderRow.created_at >= created_from)
-    if _aware("created_to", created_to):
+    if created_to:
         stmt = stmt.where(OrderRow.created_at < created_to)
     async with request.app.state.db.session() as session:
         rows = (await session.exec(keyset(stmt, page, OrderRow.created_at, OrderRow.id))).all()

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from orders.schemas import PriceIn, PriceOut, PricePage, Sku
+from orders.schemas import SKU_MAX_LENGTH, SKU_PATTERN, PriceIn, PriceOut, PricePage
 from orders.tables import PriceRow
 from salesflow.api import conflict
 from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.fields import Currency
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
 from salesflow.contracts.events.common import LineKind
@@ -40,7 +41,7 @@ def _out(row: PriceRow) -> PriceOut:
 @router.get("/price-list", response_model=PricePage, summary="Prices for direct orders")
 async def list_prices(
     request: Request,
-    currency: str | None = Query(None, pattern=r"^[A-Z]{3}$"),
+    currency: Currency | None = Query(None),
     active: bool | None = Query(None),
     page: PageParams = Depends(page_params),
     principal: Principal = Depends(require(*READERS)),
@@ -68,7 +69,9 @@ async def put_price(
     body: PriceIn,
     request: Request,
     response: Response,
-    sku: Sku = Path(),
+    # the constraints of ``Sku`` spelled out: FastAPI ignores a pydantic Field inside the
+    # annotation of a path parameter
+    sku: str = Path(min_length=1, max_length=SKU_MAX_LENGTH, pattern=SKU_PATTERN),
     principal: Principal = Depends(require(*EDITORS)),
 ) -> PriceOut:
     now = request.app.state.clock()

@@ -5,17 +5,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-# ISO 4217 minor units that differ from the usual 2.
-_MINOR_UNITS = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-    "CLF": 4, "UYW": 4,
-}  # fmt: skip
+from salesflow.reference import minor_units
 
-
-def minor_units(currency: str) -> int:
-    return _MINOR_UNITS.get(currency, 2)
+# The largest amount (exclusive) a direct order or one of its lines may have, in minor units:
+# orders keep amounts as 64-bit integers of minor units, and the open order value of a customer
+# is their sum, so a single amount stays far below 2**63 (about 9.2e18).
+MAX_MINOR = 10**15
 
 
 @cache
@@ -36,3 +31,13 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(value: int, currency: str) -> Decimal:
     return Decimal(value).scaleb(-minor_units(currency))
+
+
+def fits(amount: Decimal, currency: str) -> bool:
+    """Whether ``amount`` can be kept (``MAX_MINOR``) once rounded to minor units."""
+    return abs(amount).scaleb(minor_units(currency)) < MAX_MINOR - Decimal("0.5")
+
+
+def largest(currency: str) -> Decimal:
+    """The largest amount that fits, for messages."""
+    return from_minor(MAX_MINOR - 1, currency)
