@@ -30,6 +30,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
+from salesflow.contracts.events.common import PIECE_UNITS
+
 
 class Stage(StrEnum):
     """Stage of a line's undelivered remainder (and the statuses a report may carry)."""
@@ -73,11 +75,6 @@ _SAME_INSTANT_ORDER = {
     Stage.RETURNED: 6,
     Stage.DELIVERED: 7,
 }
-
-
-# Units counted in whole pieces (UN/CEFACT Rec. 20): the same set with which orders refuses
-# fractional quantities at intake, so that no half piece is delivered either.
-PIECE_UNITS = frozenset({"C62", "H87", "EA", "SET", "PR", "NPR", "XPK"})
 
 
 class ImpossibleTransition(Exception):

@@ -10,11 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from salesflow.contracts.events.common import Address, PricedLine, Totals
+from salesflow.contracts.events.common import PIECE_UNITS, Address, PricedLine, Totals
 from salesflow.contracts.types import Money
-
-# Units counted in whole pieces (UN/CEFACT Rec. 20): a fractional quantity is a typing error.
-PIECE_UNITS = frozenset({"C62", "H87", "EA", "SET", "PR", "NPR", "XPK"})
 
 
 @dataclass(frozen=True)

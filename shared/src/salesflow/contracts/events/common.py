@@ -46,6 +46,9 @@ UnitCode = Annotated[
         examples=["C62", "HUR", "KGM"],
     ),
 ]
+PIECE_UNITS = frozenset({"C62", "H87", "EA", "SET", "PR", "NPR", "XPK"})
+"""Unit codes counted in whole pieces (UN/CEFACT Rec. 20): a fractional quantity of one is an
+error, at intake (orders) and on delivery (fulfillment) alike."""
 NaceCode = Annotated[
     str,
     Field(
