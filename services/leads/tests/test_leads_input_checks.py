@@ -75,6 +75,19 @@ async def test_touchpoint_times_out_of_range_or_in_the_future_are_422(
     assert len(await _touchpoints(client, company_id)) == 2
 
 
+async def test_an_empty_external_id_is_refused_not_shared(client: httpx.AsyncClient) -> None:
+    """Found by the OpenAPI fuzzer: "" skipped the repeat check, and a second "" hit the unique
+    index (500)."""
+    company_id = await setup(client)
+    body = {"company_id": company_id, "channel": "web", "kind": "page_visit", "external_id": ""}
+    for _ in range(2):
+        resp = await client.post(
+            "/touchpoints", json={**body, "occurred_at": _iso()}, headers=MARKETING
+        )
+        assert resp.status_code == 422, resp.text
+    assert await _touchpoints(client, company_id) == []
+
+
 async def test_qualify_and_convert_refuse_bad_times_and_unknown_currencies(
     client: httpx.AsyncClient,
 ) -> None:

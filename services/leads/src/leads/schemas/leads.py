@@ -97,7 +97,10 @@ class TouchpointIn(BaseModel):
     occurred_at: Timestamp
     campaign: str | None = Field(None, max_length=200)
     external_id: str | None = Field(
-        None, max_length=200, description="The marketing system's id: a repeat is not recorded"
+        None,
+        min_length=1,  # "" names nothing: it would be one id shared by every touchpoint
+        max_length=200,
+        description="The marketing system's id: a repeat is not recorded",
     )
 
     @model_validator(mode="after")
