@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
 from salesflow.api.errors import Problem
-from salesflow.api.fields import CalendarDate, Country, Currency, Timestamp
+from salesflow.api.fields import CalendarDate, Country, Currency, Email, Timestamp
 from salesflow.api.pagination import PageParams, keyset
 from salesflow.contracts.envelope import Envelope, MalformedEvent
 from salesflow.contracts.types import to_utc
@@ -139,3 +139,11 @@ def test_an_event_time_without_a_utc_value_is_a_malformed_event() -> None:
     headers.append(("ce_time", b"0001-01-01T00:00:00+05:00"))
     with pytest.raises(MalformedEvent, match="ce_time"):
         Envelope.from_record(headers, event.value())
+
+
+def test_an_email_needs_one_at_and_a_domain_with_a_dot() -> None:
+    email = TypeAdapter(Email)
+    assert email.validate_python("jane.doe@example.com") == "jane.doe@example.com"
+    for bad in ("not-an-email", "a@b", "a b@example.com", "@example.com", "a@-x.com", "a@x.c"):
+        with pytest.raises(ValidationError):
+            email.validate_python(bad)

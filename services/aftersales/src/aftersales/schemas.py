@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from aftersales.domain.health import Band
-from salesflow.api.fields import CalendarDate, Currency
+from salesflow.api.fields import CalendarDate, Currency, Email
 from salesflow.contracts.events.aftersales import FollowupKind, Severity, TicketStatus
 from salesflow.contracts.events.common import CompanySnapshot, Contact
 from salesflow.contracts.types import Money
@@ -23,15 +23,6 @@ def _stripped(value: str) -> str:
     return value.strip()
 
 
-# the same shape check as the leads service's (copied: services share no code but salesflow)
-Email = Annotated[
-    str,
-    Field(
-        max_length=254,
-        pattern=r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$",
-        examples=["jane.doe@example.com"],
-    ),
-]
 ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_stripped)]
 Note = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_stripped)]
 LongText = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_stripped)]

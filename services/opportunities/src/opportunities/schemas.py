@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from salesflow.api.fields import CalendarDate, Country, Currency, Timestamp
+from salesflow.api.fields import CalendarDate, Country, Currency, Email, Timestamp
 from salesflow.contracts.events.common import (
     CompanySnapshot,
     Contact,
@@ -37,7 +37,7 @@ class MoneyIn(Input):
 
 class ContactIn(Input):
     name: Text
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Email | None = None
     phone: str | None = Field(None, max_length=40)
     role: str | None = Field(None, max_length=100)
 

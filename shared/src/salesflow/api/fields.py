@@ -4,6 +4,7 @@
   A time at the calendar's edge (``0001-01-01T00:00:00+05:00``) has no UTC value; it, and times
   no sales process has, are refused here instead of failing where the value is stored.
 - ``CalendarDate``: an ISO 8601 date between 1900 and 2199.
+- ``Email``: the shape of an e-mail address (one @, a domain with a dot), at most 254 chars.
 - ``Currency``, ``Country``: ISO 4217 currency and ISO 3166-1 alpha-2 codes, checked against
   the lists (``salesflow.reference``), not just their shape.
 
@@ -74,10 +75,19 @@ Currency = Annotated[
     Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"]),
     AfterValidator(_iso4217),
 ]
+Email = Annotated[
+    str,
+    Field(
+        max_length=254,
+        pattern=r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$",
+        description="E-mail address (local part @ a domain with a dot)",
+        examples=["jane.doe@example.com"],
+    ),
+]
 Country = Annotated[
     str,
     Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code", examples=["DE"]),
     AfterValidator(_iso3166),
 ]
 
-__all__ = ["CalendarDate", "Country", "Currency", "Timestamp", "to_utc"]
+__all__ = ["CalendarDate", "Country", "Currency", "Email", "Timestamp", "to_utc"]
