@@ -105,6 +105,29 @@ async def test_agreed_prices_only_for_the_order_desk(client) -> None:
     assert resp.json()["lines"][0]["name"] == "Widget"
 
 
+async def test_at_list_price_the_price_list_names_the_product_and_its_kind(client) -> None:
+    """A web shop cannot turn a listed service into goods (or back), nor rename the product."""
+    relabelled = {"sku": "SETUP", "quantity": "2", "kind": "goods", "name": "Free gold bar"}
+    resp = await client.post("/orders", json=order(relabelled), headers=SHOP)
+    assert resp.status_code == 422, resp.text
+    [error] = resp.json()["errors"]
+    assert error["line_no"] == 1 and "listed as service" in error["msg"]
+    assert (await client.get("/orders", headers=DESK)).json()["items"] == []
+    renamed = {"sku": "WIDGET", "quantity": "1", "kind": "goods", "name": "Free gold bar"}
+    renamed["description"] = "24 carat"
+    service = {"sku": "SETUP", "quantity": "1", "kind": "service", "name": "Free install"}
+    resp = await client.post("/orders", json=order(renamed, service), headers=SHOP)
+    assert resp.status_code == 201, resp.text
+    lines = resp.json()["lines"]
+    assert [(x["name"], x["description"], x["kind"]) for x in lines] == [
+        ("Widget", None, "goods"),
+        ("Setup", None, "service"),
+    ]
+    [row] = await outbox(client.app.state.db, "order.confirmed.v1")
+    descriptions = [x["description"] for x in json.loads(row.payload)["lines"]]
+    assert descriptions == ["Widget", "Setup"]
+
+
 async def test_integration_orders_come_from_a_web_shop_and_are_its_own(client) -> None:
     resp = await client.post("/orders", json=order(channel="edi"), headers=SHOP)
     assert resp.status_code == 201

@@ -16,7 +16,7 @@ from orders.domain.lifecycle import (
     fulfilment_target,
     implies_dispatch,
 )
-from orders.domain.money import from_minor, minor_units, round_money, to_minor
+from orders.domain.money import fits, from_minor, minor_units, round_money, to_minor
 from orders.domain.numbering import format_number, series_of
 from orders.domain.pricing import LineToPrice, price_line, totals_of
 from orders.domain.validation import Credit, check_order
@@ -161,6 +161,20 @@ def test_credit_limit_on_open_value_plus_this_order() -> None:
     # every reason at once: an address problem does not hide the credit problem
     tight = Credit(Money(amount=Decimal("1"), currency="EUR"))
     assert codes(check(ship_to=None, credit=tight)) == ["missing_ship_to", "credit_limit_exceeded"]
+
+
+def test_amounts_too_large_to_keep_reject_the_order() -> None:
+    assert fits(Decimal("9999999999999.99"), "EUR") and not fits(Decimal("1e13"), "EUR")
+    assert not fits(Decimal("1E+999999"), "EUR")  # no Decimal overflow on the way
+    big = [line(1, qty="2", price="4500000000000")]  # the line fits, its gross with VAT not
+    assert [(r.code, r.line_no) for r in check(lines=big)] == [("amount_too_large", None)]
+    huge = line(1, qty="1", price="1e20")
+    reasons = check(lines=[huge], credit=Credit(Money(amount=Decimal("1"), currency="EUR")))
+    # no credit check on an order value that cannot be kept
+    assert [(r.code, r.line_no) for r in reasons] == [
+        ("amount_too_large", 1),
+        ("amount_too_large", None),
+    ]
 
 
 # --- state machine ------------------------------------------------------------------------------

@@ -254,3 +254,47 @@ async def test_accepted_offers_keep_the_customer_master_current(settings_for, da
         assert older.source_time == t0 + timedelta(hours=1)
     finally:
         await db.dispose()
+
+
+async def test_offers_too_large_to_keep_become_rejected_orders(
+    settings_for, database_url, broker
+) -> None:
+    """An accepted offer whose amounts exceed what orders keeps (10^15 minor units) still gets
+    its one order, rejected with ``amount_too_large``, instead of a dead letter."""
+    await migrate(SPEC.migrations_dir, database_url)
+    settings = settings_for(Settings)
+    # every line fits, the gross total (10.71 trillion EUR) does not
+    total_only = offer_accepted("off-big", 1, quantity="2", unit_price="4500000000000.00")
+    # a line far beyond even a 64-bit integer of cents
+    line_too = offer_accepted("off-huge", 1, customer_id="co-7", unit_price="1" + "0" * 20)
+    await publish(
+        broker, settings, "offers.offer.v1", accepted_event(total_only), accepted_event(line_too)
+    )
+    app = create_app(settings)
+    async with running(app) as client:
+
+        async def both() -> list:
+            items = (await client.get("/orders", headers=ANALYST)).json()["items"]
+            return items if len(items) == 2 else []
+
+        items = {o["offer_id"]: o for o in await eventually(both, message="orders missing")}
+        for offer_id, payload, line_nos in (
+            ("off-big", total_only, [None]),
+            ("off-huge", line_too, [1, None]),
+        ):
+            order = items[offer_id]
+            assert order["status"] == "rejected"
+            assert order["gross"] == payload.totals.gross.model_dump(mode="json")
+            detail = (await client.get(f"/orders/{order['id']}", headers=ANALYST)).json()
+            reasons = detail["rejection_reasons"]
+            assert [(r["code"], r["line_no"]) for r in reasons] == [
+                ("amount_too_large", no) for no in line_nos
+            ]
+            assert [h["status"] for h in detail["history"]] == ["received", "rejected"]
+        async with app.state.db.session() as session:
+            assert await dlq.list_dead(session) == []
+        assert len(await outbox(app.state.db, "order.received.v1")) == 2
+        assert len(await outbox(app.state.db, "order.rejected.v1")) == 2
+        # a rejected order is not open: the customer's open order value stays untouched
+        customer = (await client.get("/customers/co-1", headers=ANALYST)).json()
+        assert customer["open_order_value"] in (None, {"amount": "0.00", "currency": "EUR"})

@@ -11,6 +11,7 @@ from orders_support import (
     ANALYST,
     DESK,
     SHOP,
+    customer_body,
     fulfilment_event,
     outbox,
     publish,
@@ -124,6 +125,24 @@ async def test_cancel_rules(service) -> None:
         await service.post(f"/orders/{own['id']}/cancel", json=cancel, headers=SHOP)
     ).status_code == 200
     assert (await service.post("/orders/nope/cancel", json=cancel, headers=DESK)).status_code == 404
+
+
+async def test_cancel_by_order_number_like_get(service) -> None:
+    """An order is named by its id or its number on every route, cancel included."""
+    order = await _place(service)
+    other_shop = bearer("othershop", ["integration"])
+    number = order["order_number"]
+    cancel = {"reason": "by number"}
+    # visibility holds for the number as for the id
+    hidden = await service.post(f"/orders/{number}/cancel", json=cancel, headers=other_shop)
+    assert hidden.status_code == 404
+    resp = await service.post(f"/orders/{number}/cancel", json=cancel, headers=DESK)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["id"] == order["id"] and resp.json()["status"] == "cancelled"
+    again = await service.post(f"/orders/{number}/cancel", json=cancel, headers=DESK)
+    assert again.status_code == 409
+    unknown = await service.post("/orders/SO-2026-999999/cancel", json=cancel, headers=DESK)
+    assert unknown.status_code == 404
 
 
 @pytest.fixture(autouse=True)
@@ -290,3 +309,35 @@ async def test_list_filters_and_visibility(service) -> None:
     # by order number
     by_number = await service.get(f"/orders/{a['order_number']}", headers=DESK)
     assert by_number.json()["id"] == a["id"]
+
+
+async def test_sales_managers_read_only_their_teams_customers(service) -> None:
+    """A customer's credit limit and open order value are as confidential as its orders."""
+    put = await service.put(
+        "/customers/cust-2",
+        json=customer_body("Other", owner="sam", team="south"),
+        headers=DESK,
+    )
+    assert put.status_code == 201, put.text
+    await _place(service)  # an open order of cust-1 (team north)
+
+    async def ids(headers) -> set[str]:
+        resp = await service.get("/customers", headers=headers)
+        assert resp.status_code == 200, resp.text
+        return {c["customer_id"] for c in resp.json()["items"]}
+
+    south = bearer("boss", ["sales_manager"], team="south")
+    north = bearer("nora", ["sales_manager"], team="north")
+    assert await ids(south) == {"cust-2"}
+    assert await ids(north) == {"cust-1"}
+    assert await ids(bearer("sam", ["sales_manager"])) == {"cust-2"}  # no team: own customers
+    assert await ids(DESK) == await ids(ANALYST) == {"cust-1", "cust-2"}
+    assert await ids(bearer("root", ["admin"])) == {"cust-1", "cust-2"}
+    # one customer: 404 like its orders, for the list's name filter too
+    assert (await service.get("/customers/cust-1", headers=south)).status_code == 404
+    orders = await service.get("/orders", params={"customer_id": "cust-1"}, headers=south)
+    assert orders.json()["items"] == []
+    mine = await service.get("/customers/cust-1", headers=north)
+    assert mine.status_code == 200 and "open_order_value" in mine.json()
+    named = await service.get("/customers", params={"name": "acme"}, headers=south)
+    assert named.json()["items"] == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from orders import customers, events
 from orders.config import Settings
-from orders.domain.money import to_minor
+from orders.domain.money import fits, to_minor
 from orders.domain.numbering import format_number, series_of
 from orders.domain.validation import check_order
 from orders.numbers import reserve_numbers
@@ -138,8 +139,8 @@ async def take_in(
             team=draft.team,
             created_by=draft.created_by,
             currency=draft.currency,
-            net_minor=to_minor(draft.totals.net.amount, draft.currency),
-            gross_minor=to_minor(draft.totals.gross.amount, draft.currency),
+            net_minor=_minor(draft.totals.net.amount, draft.currency),
+            gross_minor=_minor(draft.totals.gross.amount, draft.currency),
             totals=draft.totals.model_dump(mode="json"),
             lines=[line.model_dump(mode="json") for line in draft.lines],
             terms=draft.terms.model_dump(mode="json"),
@@ -173,6 +174,13 @@ async def take_in(
         history += _record(session, settings, draft, order, now)
     await session.execute(insert(StatusChangeRow.__table__), history)
     return orders
+
+
+def _minor(amount: Decimal, currency: str) -> int:
+    """The amount for the integer columns; 0 for one too large to keep. Such an order is
+    rejected (``amount_too_large``), so it never counts towards an open order value, and its
+    answer shows the amounts of its ``totals`` (``views``)."""
+    return to_minor(amount, currency) if fits(amount, currency) else 0
 
 
 # columns intake leaves empty: given explicitly, so every row of the INSERT has the same keys

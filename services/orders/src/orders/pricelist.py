@@ -55,6 +55,10 @@ def _problem(line: OrderLineIn, row: PriceRow | None, currency: str) -> str | No
             return f"{line.sku} is not sold any more"
         if line.unit is not None and line.unit != row.unit:
             return f"{line.sku} is priced per {row.unit}, not per {line.unit}"
+        # the list says whether it is shipped or performed: a web shop cannot turn one into
+        # the other (fulfilment would ship a service, or plan a task for goods)
+        if line.kind is not None and line.kind != row.kind:
+            return f"{line.sku} is listed as {row.kind}, not {line.kind.value}"
         return None
     missing = [
         name
@@ -75,11 +79,16 @@ def _to_price(no: int, line: OrderLineIn, row: PriceRow | None) -> LineToPrice:
     agreed = line.unit_price is not None
     unit_price = line.unit_price if agreed else Decimal(row.unit_price)  # type: ignore[union-attr]
     tax_rate = line.tax_rate if line.tax_rate is not None else Decimal(row.tax_rate)  # type: ignore[union-attr]
+    if agreed:  # the order desk's terms: what it names the line wins over the list
+        name = line.name or row.name  # type: ignore[union-attr]
+        description = line.description or (row.description if row else None)
+    else:  # at list price the list is the truth: no relabelling of a listed product
+        name, description = row.name, row.description  # type: ignore[union-attr]
     return LineToPrice(
         line_no=no,
         sku=line.sku,
-        name=line.name or row.name,  # type: ignore[union-attr]
-        description=line.description or (row.description if row else None),
+        name=name,
+        description=description,
         quantity=line.quantity,
         unit=line.unit or row.unit,  # type: ignore[union-attr]
         kind=line.kind or LineKind(row.kind),  # type: ignore[union-attr]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orders.domain.money import from_minor
+from orders.domain.money import fits, from_minor
 from orders.events import Documents
 from orders.schemas import (
     ContractOut,
@@ -28,8 +28,8 @@ def _summary(row: OrderRow) -> dict:
         "customer_id": row.customer_id,
         "customer_name": row.customer_name,
         "currency": row.currency,
-        "net": Money(amount=from_minor(row.net_minor, row.currency), currency=row.currency),
-        "gross": Money(amount=from_minor(row.gross_minor, row.currency), currency=row.currency),
+        "net": _amount(row, "net", row.net_minor),
+        "gross": _amount(row, "gross", row.gross_minor),
         "owner": row.owner,
         "team": row.team,
         "offer_id": row.offer_id,
@@ -40,6 +40,16 @@ def _summary(row: OrderRow) -> dict:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
+
+
+def _amount(row: OrderRow, total: str, minor: int) -> Money:
+    """From the integer column; an amount too large for it (kept as 0 by intake, the order is
+    rejected) from the order's totals."""
+    if minor == 0 and row.totals:
+        stated = Money.model_validate(row.totals[total])
+        if not fits(stated.amount, row.currency):
+            return stated
+    return Money(amount=from_minor(minor, row.currency), currency=row.currency)
 
 
 def _contract(row: OrderRow) -> ContractOut | None:

@@ -10,6 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from orders import customers
+from orders.api.access import visible_customers
 from orders.config import Settings
 from orders.schemas import CustomerIn, CustomerOut, CustomerPage
 from orders.tables import CustomerRow
@@ -64,7 +65,7 @@ async def list_customers(
     page: PageParams = Depends(page_params),
     principal: Principal = Depends(require(*READERS)),
 ) -> CustomerPage:
-    stmt = select(CustomerRow)
+    stmt = visible_customers(select(CustomerRow), principal)
     if name:
         # "contains" means literally: % and _ in the name are not wildcards
         literal = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -86,8 +87,9 @@ async def get_customer(
     principal: Principal = Depends(require(*READERS)),
 ) -> CustomerOut:
     async with request.app.state.db.session() as session:
-        row = await session.get(CustomerRow, customer_id)
-        if row is None:
+        stmt = select(CustomerRow).where(CustomerRow.customer_id == customer_id)
+        row = (await session.exec(visible_customers(stmt, principal))).first()
+        if row is None:  # also another team's customer: not to be seen, like its orders
             raise not_found("customer")
         out = await _out(session, row, request.app.state.settings)
     set_etag(response, row.version)

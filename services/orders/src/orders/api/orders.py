@@ -6,7 +6,8 @@ import re
 import uuid
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlmodel import select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from orders.api.access import READERS, visible_orders
@@ -31,6 +32,12 @@ router = APIRouter(tags=["orders"])
 ORDER_NUMBER = re.compile(r"^[A-Z]{1,8}-\d{4}-\d{4,12}$")
 INTAKE_ROLES = ("order_desk", "integration")
 CANCEL_ROLES = ("order_desk", "sales_manager", "integration")
+
+
+def _named(order_id: str) -> ColumnElement[bool]:
+    """An order is named by its id or by its order number, on every route."""
+    column = col(OrderRow.order_number) if ORDER_NUMBER.match(order_id) else col(OrderRow.id)
+    return column == order_id
 
 
 def _channel(body: OrderIn, principal: Principal) -> OrderChannel:
@@ -133,8 +140,7 @@ async def get_order(
     order_id: str = Path(max_length=40),
     principal: Principal = Depends(require(*READERS)),
 ) -> OrderDetail:
-    column = OrderRow.order_number if ORDER_NUMBER.match(order_id) else OrderRow.id
-    stmt = visible_orders(select(OrderRow).where(column == order_id), principal)
+    stmt = visible_orders(select(OrderRow).where(_named(order_id)), principal)
     async with request.app.state.db.session() as session:
         row = (await session.exec(stmt)).first()
         if row is None:
@@ -147,7 +153,7 @@ async def get_order(
 @router.post(
     "/orders/{order_id}/cancel",
     response_model=OrderDetail,
-    summary="Cancel an order before anything is dispatched",
+    summary="Cancel an order before anything is dispatched (by id or order number)",
     description="409 once goods are dispatched (or the order is rejected, cancelled or "
     "completed). `If-Match` is optional; when sent, it must name the current version.",
 )
@@ -161,9 +167,10 @@ async def cancel_order(
     now = request.app.state.clock()
     async with request.app.state.db.session() as session, session.begin():
         visible = await session.exec(
-            visible_orders(select(OrderRow.id).where(OrderRow.id == order_id), principal)
+            visible_orders(select(OrderRow.id).where(_named(order_id)), principal)
         )
-        order = await locked_order(session, order_id) if visible.first() else None
+        found = visible.first()
+        order = await locked_order(session, found) if found else None
         if order is None:
             raise not_found("order")
         if request.headers.get("If-Match"):

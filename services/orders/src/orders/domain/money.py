@@ -7,10 +7,12 @@ from functools import cache
 
 from salesflow.reference import minor_units
 
-# The largest amount (exclusive) a direct order or one of its lines may have, in minor units:
-# orders keep amounts as 64-bit integers of minor units, and the open order value of a customer
-# is their sum, so a single amount stays far below 2**63 (about 9.2e18).
+# The largest amount (exclusive) an order or one of its lines may have, in minor units: orders
+# keep amounts as 64-bit integers of minor units, and the open order value of a customer is
+# their sum, so a single amount stays far below 2**63 (about 9.2e18). A direct order beyond it
+# is a 422; an accepted offer beyond it becomes a rejected order (``amount_too_large``).
 MAX_MINOR = 10**15
+_MAX_DIGITS = len(str(MAX_MINOR))  # a larger order of magnitude never fits
 
 
 @cache
@@ -35,6 +37,11 @@ def from_minor(value: int, currency: str) -> Decimal:
 
 def fits(amount: Decimal, currency: str) -> bool:
     """Whether ``amount`` can be kept (``MAX_MINOR``) once rounded to minor units."""
+    if not amount.is_finite():
+        return False
+    # orders of magnitude first: scaling ``1E+999999`` would overflow the Decimal context
+    if not amount.is_zero() and amount.adjusted() + minor_units(currency) > _MAX_DIGITS:
+        return False
     return abs(amount).scaleb(minor_units(currency)) < MAX_MINOR - Decimal("0.5")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from orders.domain.money import fits, largest
 from salesflow.contracts.events.common import PIECE_UNITS, Address, PricedLine, Totals
 from salesflow.contracts.types import Money
 
@@ -85,6 +86,22 @@ def totals_problems(totals: Totals, currency: str) -> list[Reason]:
     return []
 
 
+def size_problems(lines: list[PricedLine], totals: Totals, currency: str) -> list[Reason]:
+    """Amounts too large to keep as minor units (``money.MAX_MINOR``). Direct intake refuses
+    them with a 422 before this; an accepted offer still becomes an order, a rejected one."""
+    limit = f"{largest(currency)} {currency}"
+    reasons = [
+        Reason("amount_too_large", f"line amounts of {line.sku} exceed {limit}", line.line_no)
+        for line in lines
+        if not all(fits(m.amount, currency) for m in (line.unit_price, line.net, line.tax))
+    ]
+    if not all(fits(m.amount, currency) for m in (totals.net, totals.tax, totals.gross)):
+        reasons.append(
+            Reason("amount_too_large", f"the order's totals exceed {limit}, the largest amount")
+        )
+    return reasons
+
+
 def credit_problems(credit: Credit, order_value: Money) -> list[Reason]:
     limit = credit.limit
     if limit is None:
@@ -125,7 +142,8 @@ def check_order(
     reasons = address_problems("bill_to", bill_to, countries_without_postal_code)
     reasons += address_problems("ship_to", ship_to, countries_without_postal_code)
     reasons += line_problems(lines, currency, today, requested_delivery_date)
-    value_problems = totals_problems(totals, currency)
+    # sums of amounts too large to keep are not checked (nor worth the arithmetic)
+    value_problems = size_problems(lines, totals, currency) or totals_problems(totals, currency)
     reasons += value_problems
     if not value_problems:  # the credit check needs a trustworthy order value
         reasons += credit_problems(credit, totals.gross)
