@@ -14,7 +14,7 @@ from offers.catalog import load_price_list, product_def, product_rows
 from offers.config import Settings
 from offers.domain.addresses import address_problems
 from offers.domain.configuration import Violation
-from offers.domain.money import round_money, round_price
+from offers.domain.money import fits, largest, round_money, round_price
 from offers.domain.pricing import plain
 from offers.domain.quote import InvalidQuote, QuoteLine, quote
 from offers.schemas import (
@@ -38,7 +38,7 @@ from salesflow.contracts.events.common import (
 )
 from salesflow.contracts.types import Money
 
-MAX_AMOUNT = Decimal(10) ** 14  # offer totals are stored as NUMERIC(18, 4)
+MAX_STORED = Decimal(10) ** 14  # offer totals are stored as NUMERIC(18, 4)
 
 
 @dataclass
@@ -56,11 +56,20 @@ class DocumentDraft:
     ship_to: Address | None
 
 
-def invalid(violations: list[Violation]) -> Problem:
+AMOUNT_RULES = {"line_too_large", "total_too_large"}
+
+
+def invalid(
+    violations: list[Violation],
+    what: str = "the offer's configuration is invalid",
+    title: str = "Invalid configuration",
+) -> Problem:
+    if violations and all(v.rule in AMOUNT_RULES for v in violations):
+        what, title = "the offer's amounts are too large", "Amount too large"
     return Problem(
         422,
-        "the offer's configuration is invalid: " + "; ".join(v.message for v in violations),
-        title="Invalid configuration",
+        f"{what}: " + "; ".join(v.message for v in violations),
+        title=title,
         violations=[v.as_dict() for v in violations],
     )
 
@@ -106,6 +115,24 @@ def check_addresses(settings: Settings, **addresses: Address | None) -> None:
     )
     if problems:
         raise Problem(422, "; ".join(problems), title="Incomplete address")
+
+
+def check_amounts(doc: OfferDocument) -> None:
+    """422 if a priced version holds a line or total an order cannot (``fits``): pricing
+    refuses those now, but a version priced before the bound existed may still hold one, and
+    accepting it would win the opportunity with an order certain to be rejected."""
+    cur = doc.currency
+    amounts = [(f"line {line.line_no}", line.net + line.tax, line.net) for line in doc.lines] + [
+        ("the total", doc.totals.gross.amount, doc.totals.net.amount)
+    ]
+    too_large = [what for what, *values in amounts if not all(fits(v, cur) for v in values)]
+    if too_large:
+        raise Problem(
+            422,
+            f"{', '.join(too_large)} of this version exceed {largest(cur)} {cur}, the largest "
+            "amount an order may have: revise the offer",
+            title="Amount too large",
+        )
 
 
 async def price_draft(
@@ -155,6 +182,10 @@ async def price_draft(
         )
     except InvalidQuote as exc:
         raise invalid(exc.violations) from None
+    except ArithmeticError:  # decimal trouble the bounds above missed: refuse, never a 500
+        raise Problem(
+            422, "the offer's amounts are too large to price", title="Amount too large"
+        ) from None
     requests = {no: line for no, line in numbered}
     lines = []
     for q in result.lines:
@@ -207,8 +238,16 @@ async def price_draft(
             )
         )
     doc = result.document
-    if doc.gross >= MAX_AMOUNT:
-        raise Problem(422, f"the offer's total exceeds what can be stored ({MAX_AMOUNT})")
+    if doc.gross >= MAX_STORED:  # only below orders' bound for currencies without minor unit
+        raise invalid(
+            [
+                Violation(
+                    "total_too_large",
+                    f"the offer's gross total {doc.gross} {draft.currency} exceeds "
+                    f"what can be stored ({MAX_STORED})",
+                )
+            ]
+        )
     cur = draft.currency
     totals = Totals(
         net=Money(amount=doc.net, currency=cur),

@@ -21,6 +21,7 @@ from salesflow.contracts.events.common import (
     Contact,
     Incoterm,
     LineKind,
+    SizeClass,
     Totals,
 )
 
@@ -156,8 +157,9 @@ class PriceEntryIn(Input):
 class PriceBookFields(Input):
     name: Name
     currency: Currency
-    segment: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
-        None, description="Customer segment (the account's EU size class: micro, small, …)"
+    # pricing matches it against the account's size class, so any other text could never apply
+    segment: SizeClass | None = Field(
+        None, description="Customer segment: the account's EU size class (micro … large)"
     )
     customer_id: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
         None, description="Company id: customer-specific prices that override all others"

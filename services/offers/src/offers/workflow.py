@@ -27,6 +27,7 @@ from offers.quoting import (
     DocumentDraft,
     address_of,
     check_addresses,
+    check_amounts,
     check_validity,
     contact_of,
     price_draft,
@@ -573,6 +574,7 @@ async def accept_offer(
             422, "the offer has no bill-to or ship-to address: send them with the acceptance"
         )
     check_addresses(settings, bill_to=bill_to, ship_to=ship_to)
+    check_amounts(doc)
     now = clock.now()
     outcome = {
         "offer_id": offer.id,

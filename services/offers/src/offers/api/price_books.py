@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -25,6 +26,7 @@ from salesflow.api.fields import Currency
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
+from salesflow.contracts.events.common import SizeClass
 
 router = APIRouter(tags=["price books"])
 IdPath = Path(max_length=36)
@@ -73,7 +75,7 @@ async def _check_entries(session: AsyncSession, body: PriceBookFields) -> None:
         for problem in tier_problems(entry.unit_price, tiers):
             problems.append(Violation("tiers", f"{where}: {problem}", None, entry.sku))
     if problems:
-        raise invalid(problems)
+        raise invalid(problems, "the price book is invalid", "Invalid price book")
 
 
 async def _entries(session: AsyncSession, book_id: str) -> list[PriceEntryRow]:
@@ -81,18 +83,16 @@ async def _entries(session: AsyncSession, book_id: str) -> list[PriceEntryRow]:
     return list((await session.exec(stmt)).all())
 
 
+def _book_values(body: PriceBookFields) -> dict[str, object]:
+    """The book's columns (the segment as plain text, not the enum)."""
+    values = body.model_dump(exclude={"entries"})
+    values["segment"] = body.segment.value if body.segment else None
+    return values
+
+
 def _apply(row: PriceBookRow, body: PriceBookFields) -> None:
-    for key in (
-        "name",
-        "currency",
-        "segment",
-        "customer_id",
-        "valid_from",
-        "valid_to",
-        "priority",
-        "active",
-    ):
-        setattr(row, key, getattr(body, key))
+    for key, value in _book_values(body).items():
+        setattr(row, key, value)
 
 
 @router.get("/price-books", response_model=PriceBookPage, summary="List price books")
@@ -100,7 +100,7 @@ async def list_price_books(
     request: Request,
     currency: Currency | None = Query(None),
     customer_id: str | None = Query(None, max_length=128),
-    segment: str | None = Query(None, max_length=100),
+    segment: SizeClass | None = Query(None),
     page: PageParams = Depends(page_params),
     principal: Principal = Depends(require(*READERS)),
 ) -> PriceBookPage:
@@ -110,7 +110,7 @@ async def list_price_books(
     if customer_id:
         stmt = stmt.where(PriceBookRow.customer_id == customer_id)
     if segment:
-        stmt = stmt.where(PriceBookRow.segment == segment)
+        stmt = stmt.where(PriceBookRow.segment == segment.value)
     async with request.app.state.db.session() as session:
         rows = (
             await session.exec(keyset(stmt, page, PriceBookRow.created_at, PriceBookRow.id))
@@ -141,7 +141,7 @@ async def create_price_book(
             created_by=principal.sub,
             created_at=now,
             updated_at=now,
-            **body.model_dump(exclude={"entries"}),
+            **_book_values(body),
         )
         session.add(row)
         await session.flush()
@@ -150,7 +150,9 @@ async def create_price_book(
         await session.flush()
         return 201, book_out(row, entries)
 
-    return await run_idempotent(request.app.state.db, request, principal.sub, body, create)
+    response = await run_idempotent(request.app.state.db, request, principal.sub, body, create)
+    set_etag(response, json.loads(response.body)["version"])  # also on a replayed answer
+    return response
 
 
 @router.get("/price-books/{book_id}", response_model=PriceBookOut, summary="One price book")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import String, cast
+from sqlalchemy import String, cast, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +32,20 @@ from salesflow.auth import Principal, require
 
 router = APIRouter(tags=["catalog"])
 SkuPath = Path(max_length=64)
+
+_CATALOG_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('offers:catalog'))")
+
+
+async def serialize_product_saves(session: AsyncSession) -> None:
+    """Product saves take turns, so the bundle checks see every other save: otherwise one save
+    making WIDGET a bundle and another adding WIDGET to KIT could each pass their check before
+    the other commits, and KIT would contain a bundle. On PostgreSQL a transaction-scoped
+    advisory lock (taken before anything is read; the next save's statements then see this
+    one's commit); SQLite has one writer at a time anyway (BEGIN IMMEDIATE). Saves are rare
+    catalog maintenance, so one lock for all of them costs nothing that matters."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_CATALOG_LOCK)
 
 
 async def _bundles_containing(session: AsyncSession, sku: str) -> list[str]:
@@ -68,7 +83,7 @@ async def _check_definition(
             Violation("unknown_tax_category", f"no VAT rate for {body.tax_category!r}", None, sku)
         )
     if problems:
-        raise invalid(problems)
+        raise invalid(problems, "the product definition is invalid", "Invalid product")
 
 
 @router.get("/products", response_model=ProductPage, summary="List products")
@@ -97,6 +112,7 @@ async def create_product(
     principal: Principal = Depends(require(*CATALOG_WRITERS)),
 ) -> JSONResponse:
     async def create(session: AsyncSession) -> tuple[int, ProductOut]:
+        await serialize_product_saves(session)
         if await session.get(ProductRow, body.sku) is not None:
             raise conflict(f"product {body.sku} exists; use PUT /products/{body.sku}")
         await _check_definition(session, request, body.sku, body)
@@ -117,7 +133,9 @@ async def create_product(
         await session.flush()
         return 201, product_out(row)
 
-    return await run_idempotent(request.app.state.db, request, principal.sub, body, create)
+    response = await run_idempotent(request.app.state.db, request, principal.sub, body, create)
+    set_etag(response, json.loads(response.body)["version"])  # also on a replayed answer
+    return response
 
 
 @router.get("/products/{sku}", response_model=ProductOut, summary="One product")
@@ -145,6 +163,7 @@ async def update_product(
 ) -> ProductOut:
     """Offers already priced keep their frozen copy; only new pricing sees the change."""
     async with request.app.state.db.session() as session, session.begin():
+        await serialize_product_saves(session)
         row = (
             await session.exec(select(ProductRow).where(ProductRow.sku == sku).with_for_update())
         ).first()

@@ -130,14 +130,16 @@ def configure_line(
         fail("product_inactive", f"product {product.sku} is not active")
     defs = {o.code: o for o in product.options}
     chosen: dict[str, str] = {}
+    seen: set[str] = set()  # every option given, valid value or not: a repeat is a duplicate
     for code, value in line.options:
         option = defs.get(code)
         if option is None:
             fail("unknown_option", f"{product.sku} has no option {code!r}")
             continue
-        if code in chosen:
+        if code in seen:
             fail("duplicate_option", f"option {code!r} chosen more than once")
             continue
+        seen.add(code)
         if option.values and value not in option.values:
             allowed = ", ".join(option.values)
             fail("value_not_allowed", f"{code}={value!r} is not allowed (allowed: {allowed})")
@@ -258,6 +260,9 @@ def definition_problems(
             f"{product.sku!r} is a component of {', '.join(map(repr, containers))} "
             "and cannot be a bundle itself",
         )
+    if product.sku in product.requires_skus:
+        # meaningless (every offer with it contains it), and as confusing as excluding itself
+        fail("requires_self", "a product cannot require itself")
     for sku in product.requires_skus:
         if sku not in known and sku != product.sku:
             fail("requires_unknown_product", f"required product {sku!r} does not exist")

@@ -10,6 +10,12 @@ from salesflow import reference
 PRICE_EXTRA_DIGITS = 4
 """Unit prices keep this many digits beyond the minor unit (averages of slab pricing)."""
 
+MAX_MINOR = 10**15
+"""Amounts (a line's net or gross, an offer's totals) must stay below this many minor units:
+the orders service keeps them as 64-bit integers of minor units and refuses an order with a
+line or total at or above this bound (``orders.domain.money.MAX_MINOR``), so an accepted offer
+that reached it could never become an order."""
+
 
 class UnknownCurrency(ValueError):
     pass
@@ -32,6 +38,16 @@ def plain_notation(value: Decimal) -> Decimal:
     if isinstance(exponent, int) and exponent > 0:
         return value.quantize(Decimal(1))
     return value
+
+
+def fits(amount: Decimal, currency: str) -> bool:
+    """Whether ``amount`` (rounded to the minor unit) stays below ``MAX_MINOR`` minor units."""
+    return abs(amount).scaleb(minor_units(currency)) < MAX_MINOR
+
+
+def largest(currency: str) -> Decimal:
+    """The largest amount that fits, for messages (9999999999999.99 for EUR)."""
+    return Decimal(MAX_MINOR - 1).scaleb(-minor_units(currency))
 
 
 @lru_cache(maxsize=16)

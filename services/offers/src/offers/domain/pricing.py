@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from enum import StrEnum
 
 from offers.domain.money import allocate, round_money, round_price
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
+# Digits kept while pricing. The default 28 are too few for the largest inputs the API admits
+# (quantity 14 digits × price 18 digits, plus surcharges, summed over 500 lines, rounded to up
+# to 8 places): quantize would raise InvalidOperation instead of the amount being refused as too
+# large. 80 keeps every such amount exact (the results of ordinary offers are the same).
+PRECISION = 80
 
 
 class TierMode(StrEnum):
@@ -157,7 +162,16 @@ def _check_percent(value: Decimal, what: str) -> None:
 def price_document(
     currency: str, lines: Sequence[LineInput], discount_percent: Decimal = ZERO
 ) -> PricedDocument:
-    """Price every line and total the document in ``currency``."""
+    """Price every line and total the document in ``currency``. Amounts may come out larger
+    than an order can hold: the caller checks them (``quote``)."""
+    with localcontext() as context:
+        context.prec = PRECISION
+        return _price_document(currency, lines, discount_percent)
+
+
+def _price_document(
+    currency: str, lines: Sequence[LineInput], discount_percent: Decimal
+) -> PricedDocument:
     _check_percent(discount_percent, "document discount")
     drafts = []
     for line in lines:

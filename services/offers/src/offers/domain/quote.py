@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from offers.domain.configuration import (
     ConfiguredLine,
@@ -17,8 +17,9 @@ from offers.domain.configuration import (
     Violation,
     configure_offer,
 )
+from offers.domain.money import fits, largest
 from offers.domain.pricebooks import PriceList
-from offers.domain.pricing import LineInput, PricedDocument, PricedLine, price_document
+from offers.domain.pricing import PRECISION, LineInput, PricedDocument, PricedLine, price_document
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,42 @@ def quote(
     if violations:
         raise InvalidQuote(violations)
     document = price_document(currency, inputs, discount_percent)
+    violations = amount_problems(document, [c.product.sku for c, _, _ in extras])
+    if violations:
+        raise InvalidQuote(violations)
     quoted = tuple(
         QuotedLine(configured=c, priced=p, surcharges=s, tax_category=cat)
         for (c, s, cat), p in zip(extras, document.lines, strict=True)
     )
     return Quote(lines=quoted, document=document)
+
+
+def amount_problems(document: PricedDocument, skus: Sequence[str]) -> list[Violation]:
+    """Lines and totals too large for an order (``fits``): every accepted offer must become a
+    valid order, so such an offer is refused when priced, naming each line and total."""
+    cur = document.currency
+    limit = f"{largest(cur)} {cur}, the largest amount an order may have"
+    problems: list[Violation] = []
+    for sku, line in zip(skus, document.lines, strict=True):
+        with localcontext() as context:
+            context.prec = PRECISION  # the gross of a huge line, exact for the message
+            gross = line.net + line.tax
+        for what, amount in (("net", line.net), ("gross", gross)):
+            if not fits(amount, cur):
+                problems.append(
+                    Violation(
+                        "line_too_large",
+                        f"line {line.line_no}: the {what} amount {amount} {cur} exceeds {limit}",
+                        line.line_no,
+                        sku,
+                    )
+                )
+    for what, amount in (("net", document.net), ("gross", document.gross)):
+        if not fits(amount, cur):
+            problems.append(
+                Violation(
+                    "total_too_large",
+                    f"the offer's {what} total {amount} {cur} exceeds {limit}",
+                )
+            )
+    return problems
