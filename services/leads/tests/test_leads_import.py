@@ -122,6 +122,31 @@ async def test_known_companies_are_updated_not_duplicated(client: httpx.AsyncCli
     )
 
 
+async def test_rows_repeating_a_rejected_row_say_so(client: httpx.AsyncClient) -> None:
+    data, _ = build_file()
+    assert (await post(client, data)).status_code == 200
+    conflict = "Conflict,DE,,,,,,,,150483783,DE111111111,"  # D-U-N-S of Beta, VAT of Alpha
+    again = (
+        HEADER
+        + conflict
+        + "\n"
+        + conflict.replace("Conflict", "Conflict Again")  # the same keys: the same conflict
+        + "\n"
+        + "Beta Only,DE,,,,,,,,150483783,,\n"  # one key of line 2 only
+        + "Omega,DE,,99999,Köln,,,,,150483799,,\n"
+        + "Omega Again,DE,,,,,,,,150483799,,\n"  # a repeat of a written row
+    )
+    body = (await post(client, again.encode())).json()
+    assert (body["accepted"], body["updated"], body["rejected"]) == (1, 0, 4)
+    reasons = {r["line"]: r["reason"] for r in body["rejected_rows"]}
+    assert reasons[2].startswith("matches different known companies")
+    assert reasons[3] == reasons[2]
+    assert reasons[4] == (
+        f"duplicate of line 2 in this file (same D-U-N-S), which was rejected ({reasons[2]})"
+    )
+    assert reasons[6] == "duplicate of line 5 in this file (same D-U-N-S)"
+
+
 async def test_a_list_imported_again_updates_each_company_once(client: httpx.AsyncClient) -> None:
     async def companies() -> dict[str, dict[str, object]]:
         page = await client.get("/companies", params={"limit": 200}, headers=MARKETING)

@@ -249,3 +249,61 @@ async def test_a_keyless_row_repeated_in_the_file_is_rejected(
     bad = "name,country,postal_code\nScript Co,DE,<script>\n"
     report = (await client.post("/companies/import", content=bad.encode(), headers=CSV)).json()
     assert report["rejected_rows"][0]["reason"].startswith("malformed postal code '<script>'")
+
+
+async def test_blank_text_is_refused_and_text_is_stripped(
+    client: httpx.AsyncClient, outbox: Any
+) -> None:
+    company_id, lead_id = await _mql_of_ann(client)
+    blanks = ["", "   ", " \t\n", "\u00a0\u2003"]
+    url = f"/leads/{lead_id}/qualify"
+    good = {"contact": {"name": "Jean"}, "needs": {}, "first_contact_at": _iso()}
+    bad_bodies: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+    for blank in blanks:
+        bad_bodies += [
+            (url, {**good, "contact": {"name": blank}}, ANN),
+            (url, {**good, "contact": {"name": "Jean", "role": blank}}, ANN),
+            (url, {**good, "contact": {"name": "Jean", "phone": blank}}, ANN),
+            (url, {**good, "contact": {"contact_id": blank}}, ANN),
+            (url, {**good, "needs": {"need": blank}}, ANN),
+            (url, {**good, "needs": {"authority": blank, "timeline": "Q3"}}, ANN),
+            (f"/leads/{lead_id}/disqualify", {"reason": blank}, ANN),
+            (f"/leads/{lead_id}/assign", {"owner": blank}, MANAGER),
+            (f"/leads/{lead_id}/assign", {"owner": "bob", "team": blank}, MANAGER),
+            ("/contacts", {"company_id": company_id, "name": blank}, ANN),
+            ("/segments", {"name": blank, "criteria": {}}, MARKETING),
+        ]
+        touchpoint = {"company_id": company_id, "channel": "web", "kind": "page_visit"}
+        for field in ("contact_name", "campaign", "external_id", "domain"):
+            bad_bodies.append(
+                ("/touchpoints", {**touchpoint, "occurred_at": _iso(), field: blank}, MARKETING)
+            )
+        hint = {"name": blank, "country": "DE"}
+        bad_bodies.append(
+            ("/touchpoints", {**touchpoint, "occurred_at": _iso(), "company": hint}, MARKETING)
+        )
+    # NUL is no text (PostgreSQL refuses it)
+    bad_bodies.append((url, {**good, "needs": {"need": "\u0000"}}, ANN))
+    bad_bodies.append((url, {**good, "contact": {"name": "Je\u0000an"}}, ANN))
+    for path, body, headers in bad_bodies:
+        resp = await client.post(path, json=body, headers=headers)
+        assert resp.status_code == 422, (path, body, resp.text)
+        assert resp.headers["content-type"].startswith("application/problem+json")
+    detail = (await client.get(f"/leads/{lead_id}", headers=ANN)).json()
+    assert (detail["status"], detail["contact"]) == ("mql", None)
+    assert len(await _touchpoints(client, company_id)) == 2
+
+    # surrounding whitespace is dropped from what is stored and forwarded
+    body = {
+        "contact": {"name": "  Jean Dupont \t", "role": " CTO "},
+        "needs": {"need": "  a CRM  "},
+        "first_contact_at": _iso(),
+    }
+    resp = await client.post(url, json=body, headers=ANN)
+    assert resp.status_code == 200, resp.text
+    resp = await client.post(f"/leads/{lead_id}/convert", json={}, headers=ANN)
+    assert resp.status_code == 200, resp.text
+    [(_, _, _, converted)] = await outbox("lead.converted.v1")
+    assert converted["contact"]["name"] == "Jean Dupont"
+    assert converted["contact"]["role"] == "CTO"
+    assert converted["needs"]["need"] == "a CRM"

@@ -306,6 +306,15 @@ async def test_manager_reassigns_and_rep_disqualifies_with_recycling(
         "no budget this year",
         "nurturing",
     )
+    # a nurturing lead is recycled already: again is no transition (nothing changes, no event)
+    again = await client.post(
+        f"/leads/{lead_id}/disqualify",
+        json={"reason": "still later", "recycle": True},
+        headers=MANAGER,
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["lead_status"] == "nurturing"
+    assert len(await outbox("lead.disqualified.v1")) == 1
 
     # engagement counts afresh: a download (30 + 15) is not enough, a demo request too is
     assert (await touch(client, "whitepaper_download", company_id=company_id))[

@@ -50,8 +50,13 @@ def test_existing_customers_convert_from_any_open_status() -> None:
 
 
 def test_recycling_goes_back_to_nurturing() -> None:
-    assert transition("mql", Action.DISQUALIFY, recycle=True) == "nurturing"
+    for status in ("unqualified", "mql", "sql"):
+        assert transition(status, Action.DISQUALIFY, recycle=True) == "nurturing"
     assert is_open("nurturing") and not is_open("disqualified")
+    # a nurturing lead is recycled already; it may still be closed
+    with pytest.raises(TransitionError, match="nurturing"):
+        transition("nurturing", Action.DISQUALIFY, recycle=True)
+    assert transition("nurturing", Action.DISQUALIFY) == "disqualified"
 
 
 def test_interest_definition() -> None:

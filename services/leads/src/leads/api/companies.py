@@ -33,8 +33,9 @@ _CSV_BODY = {
     "requestBody": {
         "required": True,
         "description": (
-            "A CSV file with a header line (UTF-8 unless `charset` says otherwise; `,` `;` tab "
-            "or `|` as delimiter). Columns: see the service README."
+            "A CSV file with a header line (UTF-8 unless `charset` says otherwise; UTF-16 "
+            "with a byte order mark is recognized; `,` `;` tab or `|` as delimiter). Columns: "
+            "see the service README."
         ),
         "content": {
             "text/csv": {

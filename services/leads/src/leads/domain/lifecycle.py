@@ -37,6 +37,7 @@ _HINTS = {
     Action.CONVERT: "only sales qualified leads (sql) convert, or any open lead of an existing customer",
     Action.MQL: "only unqualified or nurturing leads become mql",
 }
+_RECYCLE_HINT = "a nurturing lead is recycled already (it may still be disqualified for good)"
 
 
 def transition(
@@ -49,6 +50,9 @@ def transition(
         allowed = OPEN
     if current not in allowed:
         raise TransitionError(current.value, action, _HINTS.get(action, ""))
+    if action is Action.DISQUALIFY and recycle and current is LeadStatus.NURTURING:
+        # recycling is the way into nurturing; again would only restart the engagement count
+        raise TransitionError(current.value, action, _RECYCLE_HINT)
     return {
         Action.MQL: LeadStatus.MQL,
         Action.ASSIGN: current,

@@ -63,9 +63,11 @@ def parse_media_type(content_type: str | None) -> tuple[str, str]:
     import codecs
 
     try:
-        codecs.lookup(charset)
+        info = codecs.lookup(charset)
     except LookupError:
         raise Problem(415, f"unknown charset {charset!r}") from None
+    if not info._is_text_encoding:  # type: ignore[attr-defined]  # base64, rot13, zlib …
+        raise Problem(415, f"unknown charset {charset!r}")
     return media, charset
 
 
@@ -148,14 +150,14 @@ class CompanyImport:
                 break
             if len(head) < SNIFF_BYTES:
                 head += data[: SNIFF_BYTES - len(head)]
-                if b"\x00" in head:
+                if stream.looks_binary(head):
                     raise Problem(400, "binary content: not a CSV file")
             first = stream.cut(data)
         if first is None or not first.text.strip("\r\n"):
             raise Problem(400, "empty file: a header line is needed")
         header, rest = stream.split_header(first)
         if header.fields is None:
-            raise Problem(400, f"header line cannot be read as CSV in {charset}")
+            raise Problem(400, f"header line cannot be read as CSV in {stream.charset}")
         try:
             mapping = map_header(header.fields, currencies())
         except HeaderError as exc:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 DELIMITERS = (",", ";", "\t", "|")
+UTF16 = frozenset({"utf-16-le", "utf-16-be"})
 
 
 class Record(NamedTuple):
@@ -31,13 +32,19 @@ class TextChunk(NamedTuple):
 class CsvStream:
     def __init__(self, encoding: str = "utf-8") -> None:
         self.charset = encoding
-        if codecs.lookup(encoding).name == "utf-8":
-            encoding = "utf-8-sig"  # drop a byte order mark
+        self.declared = codecs.lookup(encoding).name
         self.encoding = encoding
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        # chosen from the first two bytes (a byte order mark wins over the declared charset)
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._head = b""
         self._pending = ""
         self._line = 0  # physical lines handed out so far
         self.delimiter: str | None = None
+
+    @property
+    def wide(self) -> bool:
+        """Whether the file is UTF-16 (known once two bytes have come)."""
+        return self.encoding in UTF16
 
     def feed(self, data: bytes) -> list[Record]:
         chunk = self.cut(data)
@@ -47,8 +54,26 @@ class CsvStream:
         chunk = self.cut(b"", final=True)
         return self.parse(chunk) if chunk else []
 
+    def looks_binary(self, head: bytes) -> bool:
+        """Whether the first bytes of the file hold a NUL character (in UTF-16 every ASCII
+        character has a zero byte, so there the decoded text is checked)."""
+        if len(head) < 2:
+            return False  # undecided: a zero byte may be half of a UTF-16 character
+        encoding, skip = _encoding_of(head, self.declared)
+        if encoding not in UTF16:
+            return b"\x00" in head
+        end = len(head) - (len(head) - skip) % 2
+        return "\x00" in head[skip:end].decode(encoding, errors="replace")
+
     def cut(self, data: bytes, *, final: bool = False) -> TextChunk | None:
         """The records completed by ``data`` (all that is left when ``final``), not yet parsed."""
+        if self._decoder is None:
+            data = self._head + data
+            if len(data) < 2 and not final:
+                self._head = data  # a byte order mark needs two bytes
+                return None
+            self._head = b""
+            data = self._start(data)
         text = self._pending + self._decoder.decode(data, final=final)
         cut = len(text) if final else _complete_prefix(text)
         self._pending = text[cut:]
@@ -60,6 +85,16 @@ class CsvStream:
         chunk = TextChunk(text, self._line + 1)
         self._line += text.count("\n") + (0 if text.endswith("\n") else 1)
         return chunk
+
+    def _start(self, head: bytes) -> bytes:
+        """Chooses the decoder from the first bytes; ``head`` without a UTF-16 byte order mark."""
+        encoding, skip = _encoding_of(head, self.declared)
+        if encoding in UTF16 and encoding != self.declared:
+            self.charset = {"utf-16-le": "utf-16le", "utf-16-be": "utf-16be"}[encoding]
+        self.encoding = encoding
+        # an incremental decoder keeps a code unit or surrogate pair split between chunks
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        return head[skip:]
 
     def split_header(self, chunk: TextChunk) -> tuple[Record, TextChunk | None]:
         """The first record of the file, and the rest of its first chunk."""
@@ -144,3 +179,22 @@ def sniff_delimiter(header_line: str) -> str:
     counts = {d: sum(part.count(d) for part in outside) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _encoding_of(head: bytes, declared: str) -> tuple[str, int]:
+    """The codec for a file starting with ``head`` (two bytes at least, unless the file is
+    shorter) and how many bytes of byte order mark to skip.
+
+    A UTF-16 byte order mark wins over the declared charset (as browsers do): Excel's "Unicode
+    Text" and many vendor tools write one, and clients send such files as plain ``text/csv``.
+    ``utf-16`` declared without a mark: the byte order whose zero bytes fall where the ASCII
+    header has them, else big-endian (RFC 2781)."""
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
+    if declared == "utf-16":
+        return ("utf-16-le" if head[1:2] == b"\x00" and head[:1] != b"\x00" else "utf-16-be"), 0
+    if declared == "utf-8":
+        return "utf-8-sig", 0  # drops a UTF-8 byte order mark
+    return declared, 0

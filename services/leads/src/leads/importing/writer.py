@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -260,7 +260,8 @@ class CompanyWriter:
     ) -> tuple[BatchResult, list[tuple[Any, ...]]]:
         result = BatchResult()
         rejected = result.rejected
-        rows = batch if _keys_unique(batch) else _first_of_each_key(batch, rejected)
+        repeats: list[_Repeat] = []
+        rows = batch if _keys_unique(batch) else _first_of_each_key(batch, repeats)
         if not rows:
             return result, []
         before = (
@@ -269,6 +270,7 @@ class CompanyWriter:
         inserted = await self._insert(conn, rows)
         if inserted == len(rows):
             result.accepted = inserted
+            rejected.extend(_repeat_reasons(repeats, {}))
             return result, [(r[7], r[9], r[1], r[16]) for r in rows]
         # some rows met known keys: look those up
         new_lines = await self._lines_inserted(conn, before)
@@ -294,6 +296,7 @@ class CompanyWriter:
             updates.append((*row[:_UPDATED], match.id))
         if updates:
             await self._update(conn, updates)
+        rejected.extend(_repeat_reasons(repeats, dict(rejected)))
         rejected.sort()
         result.accepted, result.updated = len(new_lines), len(updates)
         return result, suspects
@@ -420,22 +423,49 @@ def _keys_unique(rows: Sequence[tuple[Any, ...]]) -> bool:
     return True
 
 
+class _Repeat(NamedTuple):
+    """A row of a batch that repeats a key of an earlier row of the batch (``first``)."""
+
+    row: tuple[Any, ...]
+    first: tuple[Any, ...]
+    key: str
+
+
 def _first_of_each_key(
-    rows: Sequence[tuple[Any, ...]], rejected: list[tuple[int, str]]
+    rows: Sequence[tuple[Any, ...]], repeats: list[_Repeat]
 ) -> list[tuple[Any, ...]]:
-    """The rows that repeat no key of an earlier row kept; the others rejected as duplicates."""
+    """The rows that repeat no key of an earlier row kept; the others in ``repeats``."""
     kept = []
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], tuple[Any, ...]] = {}
     for row in rows:
         keys = _keys(row)
         dup = next((k for k in keys if k in seen), None)
         if dup is not None:
-            rejected.append((row[LINE], _duplicate(seen[dup], dup[0])))
+            repeats.append(_Repeat(row, seen[dup], dup[0]))
             continue
         for k in keys:
-            seen[k] = row[LINE]
+            seen[k] = row
         kept.append(row)
     return kept
+
+
+def _repeat_reasons(repeats: Sequence[_Repeat], rejected: dict[int, str]) -> list[tuple[int, str]]:
+    """Why each repeat is rejected, given why kept rows were (``rejected``, by line): a duplicate
+    of the line it repeats, unless that line was not written either. A row with the very keys of
+    a rejected line meets the same companies, so it gets the same reason; one with other keys
+    too is told that the line it repeats was rejected."""
+    reasons = []
+    for row, first, key in repeats:
+        line = row[LINE]
+        reason = _duplicate(first[LINE], key)
+        first_reason = rejected.get(first[LINE])
+        if first_reason is not None:
+            if _keys(row) == _keys(first):
+                reason = first_reason
+            else:
+                reason += f", which was rejected ({first_reason})"
+        reasons.append((line, reason))
+    return reasons
 
 
 def _duplicate(line: int | None, key: str) -> str:

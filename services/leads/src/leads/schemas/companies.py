@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leads.domain.companies import CompanyStatus
-from leads.schemas.types import StrictInt
+from leads.schemas.types import NonBlank, StrictInt
 from salesflow.api.fields import Country, Currency
 from salesflow.contracts.events.common import SizeClass
 
@@ -149,7 +149,7 @@ class CountOut(BaseModel):
 class SegmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[NonBlank, Field(max_length=200)]
     criteria: CriteriaIn
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leads.schemas.companies import CompanyOut
 from leads.schemas.config import Channel, Kind
-from leads.schemas.types import StrictBool, StrictInt
+from leads.schemas.types import NonBlank, StrictBool, StrictInt
 from salesflow.api.fields import CalendarDate, Country, Currency, Timestamp
 from salesflow.contracts.events.leads import LeadStatus
 
@@ -22,8 +22,10 @@ Email = Annotated[
         examples=["jane.doe@example.com"],
     ),
 ]
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-Text2000 = Annotated[str, Field(min_length=1, max_length=2000)]
+Text100 = Annotated[NonBlank, Field(max_length=100)]
+Text200 = Annotated[NonBlank, Field(max_length=200)]
+Text2000 = Annotated[NonBlank, Field(max_length=2000)]
+Phone = Annotated[NonBlank, Field(max_length=40, pattern=r"^\+?[0-9 ()/.-]{3,40}$")]
 
 
 class ContactIn(BaseModel):
@@ -32,8 +34,8 @@ class ContactIn(BaseModel):
     company_id: StrictInt = Field(ge=1, le=2**62)
     name: Text200
     email: Email | None = None
-    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()/.-]{3,40}$")
-    role: str | None = Field(None, max_length=100)
+    phone: Phone | None = None
+    role: Text100 | None = None
     consent_email: StrictBool = Field(False, description="May be contacted by e-mail")
     consent_phone: StrictBool = Field(False, description="May be called")
     consent_tracking: StrictBool = Field(False, description="Agreed to engagement tracking")
@@ -43,8 +45,8 @@ class ContactPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text200 | None = None
-    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()/.-]{3,40}$")
-    role: str | None = Field(None, max_length=100)
+    phone: Phone | None = None
+    role: Text100 | None = None
     consent_email: StrictBool | None = None
     consent_phone: StrictBool | None = None
     consent_tracking: StrictBool | None = None
@@ -77,9 +79,9 @@ class CompanyHint(BaseModel):
 
     name: Text200
     country: Country
-    website: str | None = Field(None, max_length=300)
-    postal_code: str | None = Field(None, max_length=20)
-    city: str | None = Field(None, max_length=200)
+    website: Annotated[NonBlank, Field(max_length=300)] | None = None
+    postal_code: Annotated[NonBlank, Field(max_length=20)] | None = None
+    city: Text200 | None = None
 
 
 class TouchpointIn(BaseModel):
@@ -88,18 +90,17 @@ class TouchpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     company_id: StrictInt | None = Field(None, ge=1, le=2**62)
-    domain: str | None = Field(None, max_length=253, examples=["example.com"])
+    domain: Annotated[NonBlank, Field(max_length=253, examples=["example.com"])] | None = None
     email: Email | None = None
-    contact_name: str | None = Field(None, max_length=200)
+    contact_name: Text200 | None = None
     company: CompanyHint | None = None
     channel: Channel
     kind: Kind
     occurred_at: Timestamp
-    campaign: str | None = Field(None, max_length=200)
-    external_id: str | None = Field(
+    campaign: Text200 | None = None
+    external_id: Text200 | None = Field(
         None,
-        min_length=1,  # "" names nothing: it would be one id shared by every touchpoint
-        max_length=200,
+        # "" or " " names nothing: it would be one id shared by every touchpoint
         description="The marketing system's id: a repeat is not recorded",
     )
 
@@ -180,11 +181,11 @@ class LeadContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    contact_id: str | None = Field(None, max_length=36)
+    contact_id: Annotated[NonBlank, Field(max_length=36)] | None = None
     name: Text200 | None = None
     email: Email | None = None
-    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()/.-]{3,40}$")
-    role: str | None = Field(None, max_length=100)
+    phone: Phone | None = None
+    role: Text100 | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> LeadContactIn:
@@ -215,17 +216,15 @@ class ConvertIn(BaseModel):
 class DisqualifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[NonBlank, Field(max_length=500)]
     recycle: StrictBool = Field(False, description="Back to nurturing instead of closing the lead")
 
 
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    owner: Annotated[str, Field(min_length=1, max_length=200)]
-    team: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
-        None, description="Defaults to the manager's team"
-    )
+    owner: Text200
+    team: Text100 | None = Field(None, description="Defaults to the manager's team")
 
 
 class LeadOut(BaseModel):
