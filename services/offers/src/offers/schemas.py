@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from offers.domain.configuration import RuleKind
 from offers.domain.money import plain_notation
 from offers.domain.pricing import TierMode
-from salesflow.api.fields import CalendarDate, Country, Currency
+from salesflow.api.fields import CalendarDate, Country, Currency, Email
 from salesflow.contracts.events.common import (
     Address,
     CompanySnapshot,
@@ -236,7 +236,7 @@ class TermsIn(Input):
 
 class ContactIn(Input):
     name: Name
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Email | None = None
     phone: Annotated[str, Field(max_length=40)] | None = None
     role: Annotated[str, Field(max_length=100)] | None = None
 

@@ -11,17 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from leads.schemas.companies import CompanyOut
 from leads.schemas.config import Channel, Kind
 from leads.schemas.types import NonBlank, StrictBool, StrictInt
-from salesflow.api.fields import CalendarDate, Country, Currency, Timestamp
+from salesflow.api.fields import CalendarDate, Country, Currency, Email, Timestamp
 from salesflow.contracts.events.leads import LeadStatus
 
-Email = Annotated[
-    str,
-    Field(
-        max_length=254,
-        pattern=r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$",
-        examples=["jane.doe@example.com"],
-    ),
-]
 Text100 = Annotated[NonBlank, Field(max_length=100)]
 Text200 = Annotated[NonBlank, Field(max_length=200)]
 Text2000 = Annotated[NonBlank, Field(max_length=2000)]
