@@ -73,6 +73,7 @@ CATALOG: dict[str, list[str]] = {
         "fulfillment.planned",
         "shipment.dispatched",
         "shipment.delivered",
+        "task.completed",
         "fulfillment.completed",
     ],
     "aftersales.account.v1": [
@@ -425,6 +426,15 @@ EXAMPLES: dict[str, BaseModel] = {
         delivered_at=NOW,
         order_delivery="delivered",
         status_event_id="lse-1",
+    ),
+    "task.completed.v1": fu.TaskCompleted(
+        **FUL,
+        task_id="task-1",
+        line_no=2,
+        sku="INSTALL",
+        kind="installation",
+        completed_at=NOW,
+        completed_by="tech-1",
     ),
     "fulfillment.completed.v1": fu.FulfillmentCompleted(
         **{**FUL, "status": fu.FulfillmentStatus.COMPLETED},

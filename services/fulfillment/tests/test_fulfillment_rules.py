@@ -153,6 +153,13 @@ def test_cancellation_before_and_after_dispatch() -> None:
     assert cancellation_effect(FulfillmentStatus.IN_PROGRESS, goods_left=True) is CancelEffect.FLAG
     assert cancellation_effect(FulfillmentStatus.COMPLETED, goods_left=False) is CancelEffect.FLAG
     assert cancellation_effect(FulfillmentStatus.CANCELLED, goods_left=False) is CancelEffect.NONE
+    # a task done is service work performed: orders refuses the cancellation, as after dispatch
+    done = cancellation_effect(FulfillmentStatus.IN_PROGRESS, goods_left=False, task_done=True)
+    assert done is CancelEffect.FLAG
+    assert (
+        cancellation_effect(FulfillmentStatus.CANCELLED, goods_left=False, task_done=True)
+        is CancelEffect.NONE
+    )
 
 
 def test_task_completion_rules() -> None:

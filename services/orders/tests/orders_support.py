@@ -161,6 +161,17 @@ def fulfilment_event(type_: str, order: dict[str, Any], version: int, **extra: A
             delivered_at=now,
             order_delivery=delivery,
         )
+    elif type_ == "task.completed.v1":
+        data = fu.TaskCompleted(
+            **base,
+            status=fu.FulfillmentStatus.IN_PROGRESS,
+            task_id=extra.get("task_id", "task-1"),
+            line_no=2,
+            sku="INSTALL",
+            kind="installation",
+            completed_at=now,
+            completed_by="tech",
+        )
     else:
         data = fu.FulfillmentCompleted(
             **base,

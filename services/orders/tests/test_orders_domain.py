@@ -15,6 +15,7 @@ from orders.domain.lifecycle import (
     cancellation_refused,
     fulfilment_target,
     implies_dispatch,
+    implies_work,
 )
 from orders.domain.money import fits, from_minor, minor_units, round_money, to_minor
 from orders.domain.numbering import format_number, series_of
@@ -188,6 +189,9 @@ def test_fulfilment_targets() -> None:
     )
     assert fulfilment_target("shipment.delivered.v1", "delivered") == S.DELIVERED
     assert fulfilment_target("fulfillment.completed.v1") == S.COMPLETED
+    assert fulfilment_target("task.completed.v1") == S.IN_FULFILLMENT
+    assert implies_work("task.completed.v1") and not implies_dispatch("task.completed.v1")
+    assert not implies_work("shipment.dispatched.v1")
     assert implies_dispatch("shipment.delivered.v1") and not implies_dispatch(
         "fulfillment.planned.v1"
     )
@@ -218,6 +222,9 @@ def test_cancellation_only_before_dispatch() -> None:
     assert cancellation_refused(S.CONFIRMED, dispatched=False) is None
     assert cancellation_refused(S.IN_FULFILLMENT, dispatched=False) is None
     assert "dispatched" in cancellation_refused(S.IN_FULFILLMENT, dispatched=True)
+    for status in (S.CONFIRMED, S.IN_FULFILLMENT):
+        refused = cancellation_refused(status, dispatched=False, work_performed=True)
+        assert refused is not None and "service work" in refused
     for status in (S.PARTIALLY_DELIVERED, S.DELIVERED, S.COMPLETED, S.CANCELLED, S.REJECTED):
         assert cancellation_refused(status, dispatched=False) is not None
     assert set(OPEN_STATUSES) == {S.CONFIRMED, S.IN_FULFILLMENT, S.PARTIALLY_DELIVERED, S.DELIVERED}

@@ -341,3 +341,81 @@ async def test_sales_managers_read_only_their_teams_customers(service) -> None:
     assert mine.status_code == 200 and "open_order_value" in mine.json()
     named = await service.get("/customers", params={"name": "acme"}, headers=south)
     assert named.json()["items"] == []
+
+
+def _work_rows(body: dict) -> list[dict]:
+    return [h for h in body["history"] if h["source"] == "task.completed.v1"]
+
+
+async def test_completed_task_ends_the_cancellation_window(service) -> None:
+    """Service work (``task.completed``) is the counterpart of a dispatch: no cancellation after
+    it, whatever order the fulfilment events arrive in, and a redelivery changes nothing."""
+    in_order = await _place(service)
+    overtaking = await _place(service)
+    delivered = await _place(service)
+    done = fulfilment_event("task.completed.v1", in_order, 2)
+    events = [
+        fulfilment_event("fulfillment.planned.v1", in_order, 1),
+        done,
+        done,  # redelivered
+        # the completed task overtakes the plan
+        fulfilment_event("task.completed.v1", overtaking, 2),
+        fulfilment_event("fulfillment.planned.v1", overtaking, 1),
+        # a task completed after the goods were delivered does not move the order back
+        fulfilment_event("shipment.delivered.v1", delivered, 3, order_delivery="delivered"),
+        fulfilment_event("task.completed.v1", delivered, 2),
+    ]
+    await publish(service.broker, service.settings, TOPIC, *events)
+    consumer = service.app.state.ctx.consumers[0]
+    await eventually(
+        lambda: _true(consumer.counts["handled"] + consumer.counts["duplicate"] >= len(events)),
+        message="fulfilment events not consumed",
+    )
+    assert consumer.counts["dead_lettered"] == 0
+
+    body = (await service.get(f"/orders/{in_order['id']}", headers=DESK)).json()
+    assert body["status"] == "in_fulfillment" and body["dispatched_at"] is None
+    assert [h["status"] for h in body["history"]] == [
+        "received",
+        "confirmed",
+        "in_fulfillment",
+        "in_fulfillment",
+    ]
+    [work] = _work_rows(body)  # once, although delivered twice
+    assert work["event_id"] == done.id and "installation done" in work["note"]
+
+    body = (await service.get(f"/orders/{overtaking['id']}", headers=DESK)).json()
+    assert body["status"] == "in_fulfillment"
+    assert [h["status"] for h in body["history"]] == ["received", "confirmed", "in_fulfillment"]
+    assert len(_work_rows(body)) == 1
+
+    body = (await service.get(f"/orders/{delivered['id']}", headers=DESK)).json()
+    assert body["status"] == "delivered"
+    assert [h["status"] for h in _work_rows(body)] == ["delivered"]
+
+    cancel = {"reason": "changed mind"}
+    for order in (in_order, overtaking):
+        resp = await service.post(f"/orders/{order['id']}/cancel", json=cancel, headers=DESK)
+        assert resp.status_code == 409, resp.text
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert "service work" in resp.json()["detail"]
+        assert await _status(service, order["id"]) == "in_fulfillment"
+    assert await outbox(service.app.state.db, "order.cancelled.v1") == []
+
+
+async def test_task_completed_after_cancellation_keeps_the_order_cancelled(service) -> None:
+    order = await _place(service)
+    resp = await service.post(f"/orders/{order['id']}/cancel", json={"reason": "x"}, headers=DESK)
+    assert resp.status_code == 200, resp.text
+    await publish(
+        service.broker, service.settings, TOPIC, fulfilment_event("task.completed.v1", order, 2)
+    )
+
+    async def recorded() -> dict | None:
+        body = (await service.get(f"/orders/{order['id']}", headers=DESK)).json()
+        return body if _work_rows(body) else None
+
+    body = await eventually(recorded, message="task completion not recorded")
+    assert body["status"] == "cancelled"
+    [work] = _work_rows(body)
+    assert work["status"] == "cancelled" and "after the order was cancelled" in work["note"]

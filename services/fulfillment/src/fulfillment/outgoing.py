@@ -8,7 +8,7 @@ from datetime import datetime
 from fulfillment.domain import progress
 from fulfillment.domain.shipment import ReportLine, StatusReport
 from fulfillment.store import Plan
-from fulfillment.tables import ShipmentRow
+from fulfillment.tables import ShipmentRow, TaskRow
 from salesflow.contracts.events.common import DeliveredLine, LineKind
 from salesflow.contracts.events.fulfillment import (
     DeliveredItem,
@@ -19,11 +19,13 @@ from salesflow.contracts.events.fulfillment import (
     ShipmentDelivered,
     ShipmentDispatched,
     ShipmentLine,
+    TaskCompleted,
 )
 
 PLANNED = "fulfillment.planned.v1"
 DISPATCHED = "shipment.dispatched.v1"
 DELIVERED = "shipment.delivered.v1"
+TASK_COMPLETED = "task.completed.v1"
 COMPLETED = "fulfillment.completed.v1"
 
 
@@ -116,6 +118,19 @@ def delivered(
         proof_of_delivery=dict(report.proof_of_delivery) if report.proof_of_delivery else None,
         order_delivery=progress.goods_delivery(plan.goods()),
         status_event_id=report.event_id,
+    )
+
+
+def task_completed(plan: Plan, task: TaskRow) -> TaskCompleted:
+    assert task.completed_at is not None and task.completed_by is not None  # a done task
+    return TaskCompleted(
+        **_common(plan),
+        task_id=task.id,
+        line_no=task.line_no,
+        sku=task.sku,
+        kind=task.kind,
+        completed_at=task.completed_at,
+        completed_by=task.completed_by,
     )
 
 

@@ -204,8 +204,9 @@ async def cancel_order(
     cancelled: OrderCancelled,
     now: datetime,
 ) -> CancelEffect | None:
-    """Before dispatch the plan is cancelled; after dispatch the cancellation is flagged only
-    (orders refuses it then, so one that still arrives needs a human)."""
+    """Before dispatch the plan is cancelled; after a dispatch or a completed task the
+    cancellation is flagged only (orders refuses it then, so one that still arrives needs a
+    human)."""
     plan = await lock_plan_by_order(session, cancelled.order_id)
     if plan is None:  # the confirmation is still on its way (or was dead-lettered)
         known = await session.get(OrderCancellationRow, cancelled.order_id)
@@ -229,7 +230,8 @@ async def cancel_order(
     goods_left = any(
         line.stage in GOODS_LEFT or line.delivered_quantity > 0 for line in plan.all_lines()
     )
-    effect = progress.cancellation_effect(plan.status, goods_left=goods_left)
+    task_done = any(task.status == TaskStatus.DONE for task in plan.tasks)
+    effect = progress.cancellation_effect(plan.status, goods_left=goods_left, task_done=task_done)
     if effect is CancelEffect.NONE:
         return effect
     plan.row.order_version = cancelled.version
@@ -254,10 +256,11 @@ async def cancel_order(
         kind = "cancelled"
     else:
         plan.row.cancellation_flagged = True
-        detail["note"] = "goods were already dispatched: the plan goes on; resolve by hand"
+        done = "goods were already dispatched" if goods_left else "service work was already done"
+        detail["note"] = f"{done}: the plan goes on; resolve by hand"
         kind = "cancellation_flagged"
         log.warning(
-            "order %s cancelled after dispatch: fulfilment %s flagged",
+            "order %s cancelled after dispatch or service work: fulfilment %s flagged",
             plan.row.order_number,
             plan.row.id,
         )

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from fulfillment import store, tracking
+from fulfillment import outgoing, store, tracking
 from fulfillment.config import Settings
 from fulfillment.domain import progress
 from fulfillment.domain.progress import TaskStatus
@@ -68,5 +68,9 @@ async def complete_task(
         task_id=task.id,
         detail={"kind": task.kind, "line_no": task.line_no, "note": note},
     )
+    # the service counterpart of a dispatch: orders closes the cancellation window on it; before
+    # ``fulfillment.completed`` (which may follow in this unit of work) with a lower version
+    data = outgoing.task_completed(plan, task)
+    tracking.emit_for(session, settings, plan, outgoing.TASK_COMPLETED, data, cause=None)
     tracking.complete_if_done(session, settings, plan, before, now, cause=None)
     return task, plan

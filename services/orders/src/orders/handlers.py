@@ -26,6 +26,7 @@ FULFILMENT_EVENTS = (
     "fulfillment.planned.v1",
     "shipment.dispatched.v1",
     "shipment.delivered.v1",
+    "task.completed.v1",
     "fulfillment.completed.v1",
 )
 

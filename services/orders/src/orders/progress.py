@@ -15,9 +15,11 @@ from orders.domain.lifecycle import (
     cancellation_refused,
     fulfilment_target,
     implies_dispatch,
+    implies_work,
 )
 from orders.tables import OrderRow, StatusChangeRow
 from salesflow.contracts.envelope import Envelope
+from salesflow.contracts.events.fulfillment import TaskCompleted
 from salesflow.contracts.events.orders import OrderStatus
 from salesflow.messaging.handlers import HandlerContext, PermanentError, emit
 from salesflow.settings import ServiceSettings
@@ -42,6 +44,16 @@ _ORDER_STATE = (
 # the SET clause is whatever the parameters name besides ``target_id``
 _UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("target_id"))
 _INSERT_CHANGE = insert(StatusChangeRow.__table__)
+TASK_COMPLETED = "task.completed.v1"
+# service work is known from its history row (kept whether or not the status changed)
+_WORK_PERFORMED = (
+    select(StatusChangeRow.__table__.c.id)
+    .where(
+        StatusChangeRow.__table__.c.order_id == bindparam("order_id"),
+        StatusChangeRow.__table__.c.source == TASK_COMPLETED,
+    )
+    .limit(1)
+)
 
 
 class CancelRefused(Exception):
@@ -99,7 +111,11 @@ async def cancel(
     actor: str,
     now: datetime,
 ) -> Envelope:
-    refused = cancellation_refused(OrderStatus(order.status), order.dispatched_at is not None)
+    # the order row is locked: a task.completed handled concurrently has committed or waits
+    work = (await session.execute(_WORK_PERFORMED, {"order_id": order.id})).first() is not None
+    refused = cancellation_refused(
+        OrderStatus(order.status), order.dispatched_at is not None, work_performed=work
+    )
     if refused:
         raise CancelRefused(refused)
     order.cancel_reason = reason
@@ -126,7 +142,7 @@ async def cancel(
 
 async def on_fulfilment_event(ctx: HandlerContext, now: datetime) -> None:
     """Move the order along the fulfilment chain (never backwards); completion ⇒
-    ``order.completed``, once.
+    ``order.completed``, once. A completed task (service work) is always kept in the history.
 
     One event per shipment step of every order comes through here, so the usual steps read
     only the few columns they need and write with Core (an UPDATE and the history row); the
@@ -157,6 +173,13 @@ async def on_fulfilment_event(ctx: HandlerContext, now: datetime) -> None:
     elif state.status == OrderStatus.CANCELLED and implies_dispatch(event.type):
         log.warning("order %s was cancelled but %s arrived", state.order_number, event.type)
         history = {"status": state.status, "note": _DISPATCHED_AFTER_CANCEL}
+    if implies_work(event.type):
+        # kept even without a status change: this row is what ends the cancellation window
+        note = _work_note(payload)
+        if state.status == OrderStatus.CANCELLED:
+            log.warning("order %s was cancelled but %s arrived", state.order_number, event.type)
+            note = f"{_WORK_AFTER_CANCEL} ({note})"
+        history = {"status": history["status"] if history else state.status, "note": note}
     if changes:
         await ctx.session.execute(_UPDATE_ORDER, {"target_id": payload.order_id, **changes})
     if history is not None:
@@ -175,6 +198,14 @@ async def on_fulfilment_event(ctx: HandlerContext, now: datetime) -> None:
 
 
 _DISPATCHED_AFTER_CANCEL = "goods dispatched after the order was cancelled: clarify with logistics"
+_WORK_AFTER_CANCEL = "service work performed after the order was cancelled: clarify with fulfilment"
+
+
+def _work_note(task: TaskCompleted) -> str:
+    return (
+        f"{task.kind} done (task {task.task_id}, line {task.line_no}, {task.sku}) "
+        f"by {task.completed_by} at {task.completed_at.isoformat()}"
+    )
 
 
 def _dispatched_at(payload: object, now: datetime) -> datetime:

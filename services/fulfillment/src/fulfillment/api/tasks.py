@@ -52,7 +52,8 @@ async def list_tasks(
     response_model=TaskResult,
     summary="Complete an implementation task",
     description="Accepts `Idempotency-Key`. 409 if the task is done already or was cancelled "
-    "with its order. The last open item of a plan completes it (`fulfillment.completed`).",
+    "with its order. Publishes `task.completed` (orders refuses cancellation from then on); the "
+    "last open item of a plan completes it (`fulfillment.completed`).",
 )
 async def complete_task(
     request: Request,

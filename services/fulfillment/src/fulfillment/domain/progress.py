@@ -67,15 +67,19 @@ def is_overdue(status: FulfillmentStatus, due: date | None, today: date) -> bool
 
 
 class CancelEffect(StrEnum):
-    CANCEL = "cancel"  # nothing has left the warehouse: the plan is cancelled
-    FLAG = "flag"  # goods are on their way or delivered: refused upstream, flagged here
+    CANCEL = "cancel"  # nothing has left the warehouse, no work done: the plan is cancelled
+    FLAG = "flag"  # goods on their way or delivered, or a task done: refused upstream, flagged
     NONE = "none"  # already cancelled
 
 
-def cancellation_effect(status: FulfillmentStatus, *, goods_left: bool) -> CancelEffect:
+def cancellation_effect(
+    status: FulfillmentStatus, *, goods_left: bool, task_done: bool = False
+) -> CancelEffect:
+    """``task_done``: service work was performed (``task.completed``), which orders treats like
+    a dispatch; a cancellation that still arrives crossed it and needs a human."""
     if status is FulfillmentStatus.CANCELLED:
         return CancelEffect.NONE
-    if goods_left or status is FulfillmentStatus.COMPLETED:
+    if goods_left or task_done or status is FulfillmentStatus.COMPLETED:
         return CancelEffect.FLAG
     return CancelEffect.CANCEL
 

@@ -2,7 +2,8 @@
 
 received → confirmed | rejected (validation, in the unit of work that takes the order in);
 confirmed → in_fulfillment → partially_delivered → delivered → completed, driven by fulfilment
-events; confirmed | in_fulfillment → cancelled while nothing has been dispatched.
+events; confirmed | in_fulfillment → cancelled while nothing has been dispatched and no service
+work (a completed task) has been performed.
 
 Fulfilment events may arrive out of order (they are keyed by fulfilment, and a late redelivery
 can overtake a newer event): the status only ever moves forward along that chain.
@@ -34,7 +35,7 @@ FINAL_STATUSES = (S.REJECTED, S.CANCELLED, S.COMPLETED)
 def fulfilment_target(event_type: str, order_delivery: str | None = None) -> OrderStatus:
     """The order status a fulfilment event stands for."""
     name = event_type.removesuffix(".v1")
-    if name in ("fulfillment.planned", "shipment.dispatched"):
+    if name in ("fulfillment.planned", "shipment.dispatched", "task.completed"):
         return S.IN_FULFILLMENT
     if name == "shipment.delivered":
         return S.DELIVERED if order_delivery == "delivered" else S.PARTIALLY_DELIVERED
@@ -46,6 +47,12 @@ def fulfilment_target(event_type: str, order_delivery: str | None = None) -> Ord
 def implies_dispatch(event_type: str) -> bool:
     """Whether the event proves that goods have left (cancellation is over from then on)."""
     return event_type.removesuffix(".v1") in ("shipment.dispatched", "shipment.delivered")
+
+
+def implies_work(event_type: str) -> bool:
+    """Whether the event proves that service work was performed for the order (the service
+    counterpart of a dispatch: cancellation is over from then on)."""
+    return event_type.removesuffix(".v1") == "task.completed"
 
 
 @dataclass(frozen=True)
@@ -65,12 +72,16 @@ def advance(current: OrderStatus, target: OrderStatus) -> Advance:
     return Advance(target, True)
 
 
-def cancellation_refused(status: OrderStatus, dispatched: bool) -> str | None:
+def cancellation_refused(
+    status: OrderStatus, dispatched: bool, work_performed: bool = False
+) -> str | None:
     """None if the order may be cancelled now, else the reason it may not."""
     if status in (S.CANCELLED, S.REJECTED, S.COMPLETED):
         return f"order is {status.value}"
     if dispatched or status in (S.PARTIALLY_DELIVERED, S.DELIVERED):
         return "goods of this order have been dispatched already"
+    if work_performed:
+        return "service work of this order has been performed already"
     if status not in (S.CONFIRMED, S.IN_FULFILLMENT):
         return f"order is {status.value}"
     return None

@@ -2,7 +2,8 @@
 ``fulfillment_id``.
 
 ``fulfillment.completed`` carries every delivered item with its serial numbers: after-sales
-builds the account's installed base from it alone.
+builds the account's installed base from it alone. ``task.completed`` is the service counterpart
+of ``shipment.dispatched``: work was performed for the order (orders ends the cancellation window).
 """
 
 from __future__ import annotations
@@ -139,3 +140,20 @@ class FulfillmentCompleted(FulfillmentEvent):
     ship_to: Address = Field(description="Where the items are installed")
     items: list[DeliveredItem] = Field(min_length=1)
     completed_at: UtcDateTime
+
+
+@register_event(
+    "task.completed.v1",
+    TOPIC,
+    "An implementation task (installation, commissioning …) of a service line was done.",
+)
+class TaskCompleted(FulfillmentEvent):
+    task_id: Id
+    line_no: int = Field(ge=1, description="Order line number of the service")
+    sku: str = Field(min_length=1)
+    kind: str = Field(description="Task kind", examples=["installation", "commissioning"])
+    completed_at: UtcDateTime = Field(description="When the work was done")
+    # as long as fulfillment keeps it (a JWT ``sub`` has no length limit of its own)
+    completed_by: str = Field(
+        min_length=1, max_length=200, description="Who recorded the completion (JWT `sub`)"
+    )
