@@ -76,6 +76,10 @@ def test_rs256_tokens_verified_against_the_jwks(identity_provider) -> None:
     with pytest.raises(Problem) as nobody:  # ownership is by sub: an empty one is refused
         verify(_rs256(key, sub=""), settings)
     assert nobody.value.status == 401 and "sub" in str(nobody.value.detail)
+    with pytest.raises(Problem) as endless:  # owners and actors are stored up to 128 chars
+        verify(_rs256(key, sub="x" * 129), settings)
+    assert endless.value.status == 401
+    assert verify(_rs256(key, sub="x" * 128), settings).sub == "x" * 128
     with pytest.raises(Problem):  # an HS256 token signed with the dev secret is not accepted
         verify(
             jwt.encode(

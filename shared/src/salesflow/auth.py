@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from salesflow.api.errors import Problem
 from salesflow.settings import ServiceSettings
 
+MAX_SUB = 128  # the contracts' UserId
 bearer_scheme = HTTPBearer(auto_error=False, description="JWT with sub, roles, team, aud=salesflow")
 
 
@@ -132,6 +133,8 @@ def _decode(token: str, settings: ServiceSettings) -> tuple[Principal, float]:
         raise _unauthorized("claims 'sub' and 'team' must be strings")
     if not sub.strip():  # ownership is by sub: an empty one would own what nobody owns
         raise _unauthorized("claim 'sub' must not be empty")
+    if len(sub) > MAX_SUB:  # it is stored as owner, actor … and travels as a UserId
+        raise _unauthorized(f"claim 'sub' must not be longer than {MAX_SUB} characters")
     # reuse only within the leeway-free lifetime: a cached token must expire no later than one
     # decoded afresh would
     return Principal(sub=sub, roles=frozenset(roles), team=team), float(claims["exp"])

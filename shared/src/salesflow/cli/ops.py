@@ -49,8 +49,8 @@ def token(
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
 ) -> None:
     """Print a signed dev token (HS256 with SALESFLOW_JWT_SECRET)."""
-    if not sub.strip():
-        raise typer.BadParameter("must not be empty", param_hint="--sub")
+    if not sub.strip() or len(sub) > 128:
+        raise typer.BadParameter("must be 1 to 128 characters", param_hint="--sub")
     if ttl <= 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--ttl")
     wanted = [r.strip() for r in roles.split(",") if r.strip()]
