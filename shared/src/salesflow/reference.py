@@ -64,3 +64,12 @@ def minor_units(currency: str) -> int:
     """Decimal places of ``currency``'s minor unit (JPY 0, EUR 2, BHD 3); 2 for every currency
     ISO 4217 does not list otherwise."""
     return _MINOR_UNITS.get(currency, 2)
+
+
+# Countries whose addresses have no postal code (UPU): an address there is complete without one.
+COUNTRIES_WITHOUT_POSTAL_CODE: tuple[str, ...] = (
+    "AE", "AG", "AO", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF", "CG", "CI",
+    "CK", "CM", "DJ", "DM", "ER", "FJ", "GA", "GD", "GH", "GM", "GQ", "GY", "HK", "KI",
+    "KM", "KN", "KP", "LC", "ML", "MO", "MR", "MW", "NR", "NU", "QA", "RW", "SB", "SC",
+    "SL", "SR", "ST", "SY", "TF", "TG", "TK", "TL", "TO", "TV", "UG", "VU", "YE", "ZW",
+)  # fmt: skip

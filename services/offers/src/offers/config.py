@@ -5,7 +5,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from offers.domain.addresses import COUNTRIES_WITHOUT_POSTAL_CODE
+from salesflow.reference import COUNTRIES_WITHOUT_POSTAL_CODE
 from salesflow.settings import ServiceSettings
 
 

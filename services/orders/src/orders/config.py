@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from salesflow.reference import COUNTRIES_WITHOUT_POSTAL_CODE
 from salesflow.settings import ServiceSettings
 
 
@@ -26,12 +27,7 @@ class Settings(ServiceSettings):
     default_currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
 
     # Countries whose addresses have no postal code (an address there is complete without one).
-    countries_without_postal_code: list[str] = [
-        "AE", "AG", "AO", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF", "CG", "CI",
-        "CK", "CM", "DJ", "DM", "ER", "FJ", "GA", "GD", "GH", "GM", "GQ", "GY", "HK", "KI",
-        "KM", "KN", "KP", "LC", "ML", "MO", "MR", "MW", "NR", "NU", "QA", "RW", "SB", "SC",
-        "SL", "SR", "ST", "SY", "TF", "TG", "TK", "TL", "TO", "TV", "UG", "VU", "YE", "ZW",
-    ]  # fmt: skip
+    countries_without_postal_code: list[str] = list(COUNTRIES_WITHOUT_POSTAL_CODE)
 
     # Group commit of concurrent POST /orders: requests arriving together share one
     # transaction (see orders.batching); half the CPU per order under load. Off = one

@@ -11,7 +11,13 @@ from datetime import date
 from decimal import Decimal
 
 from orders.domain.money import fits, largest
-from salesflow.contracts.events.common import PIECE_UNITS, Address, PricedLine, Totals
+from salesflow.contracts.events.common import (
+    PIECE_UNITS,
+    Address,
+    PricedLine,
+    Totals,
+    missing_for_order,
+)
 from salesflow.contracts.types import Money
 
 
@@ -36,9 +42,7 @@ def address_problems(
 ) -> list[Reason]:
     if address is None:
         return [Reason(f"missing_{role}", f"the order has no {role.replace('_', '-')} address")]
-    missing = [name for name in ("street", "city") if not (getattr(address, name) or "").strip()]
-    if address.country not in no_postal_code and not (address.postal_code or "").strip():
-        missing.append("postal_code")
+    missing = missing_for_order(address, no_postal_code)
     if not missing:
         return []
     return [

@@ -7,6 +7,7 @@ producer may add fields inside a topic version.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -118,6 +119,16 @@ class Address(ValueObject):
     city: str = Field(min_length=1, description="City")
     region: str | None = Field(None, description="Region or state (NUTS code where known)")
     country: CountryCode
+
+
+def missing_for_order(address: Address, no_postal_code: Collection[str]) -> list[str]:
+    """The parts an order needs that ``address`` lacks (empty: complete): street, city and,
+    outside the countries ``no_postal_code``, the postal code. Orders rejects an order with an
+    incomplete bill-to or ship-to; offers refuses to accept with one."""
+    missing = [name for name in ("street", "city") if not (getattr(address, name) or "").strip()]
+    if address.country not in no_postal_code and not (address.postal_code or "").strip():
+        missing.append("postal_code")
+    return missing
 
 
 class CompanySnapshot(ValueObject):
