@@ -40,6 +40,8 @@ async def test_request_fields_use_the_shared_types(svc: Harness) -> None:
         {"valid_to": "9999-12-31"},
         {"currency": "XYZ"},  # shaped like a code, but not ISO 4217
         {"currency": "XAU"},  # gold: no money to invoice in
+        {"active": 0},  # a number is no boolean (found by the OpenAPI fuzzer)
+        {"priority": False},  # a boolean is no number
     ):
         resp = await c.post("/price-books", json={**book, **bad}, headers=CATALOG)
         assert resp.status_code == 422, (bad, resp.text)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from fulfillment.domain.progress import FulfillmentStatus
 from salesflow.api.fields import CalendarDate, Timestamp
@@ -28,7 +28,7 @@ class ProofOfDeliveryIn(_In):
 
 
 class StatusLineIn(_In):
-    line_no: int = Field(ge=1, le=100_000, description="Order line number")
+    line_no: StrictInt = Field(ge=1, le=100_000, description="Order line number")
     sku: Text
     quantity: Decimal = Field(gt=0, max_digits=20, decimal_places=8)
     serial_numbers: list[Text] = Field(default_factory=list, max_length=10_000)

@@ -9,7 +9,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from offers.domain.configuration import RuleKind
 from offers.domain.money import plain_notation
@@ -53,7 +61,7 @@ class OptionIn(Input):
     values: list[Value] = Field(
         default_factory=list, max_length=100, description="Allowed values; empty ⇒ free text"
     )
-    required: bool = False
+    required: StrictBool = False
     default: Value | None = None
 
 
@@ -81,7 +89,7 @@ class ProductFields(Input):
     unit: UnitCode = Field(description="UN/CEFACT Recommendation 20 code")
     tax_category: Annotated[str, Field(min_length=1, max_length=40)] = "standard"
     kind: LineKind = Field(description="goods are shipped, services become implementation tasks")
-    active: bool = True
+    active: StrictBool = True
     options: list[OptionIn] = Field(default_factory=list, max_length=50)
     rules: list[RuleIn] = Field(default_factory=list, max_length=200)
     components: list[ComponentIn] = Field(
@@ -166,8 +174,8 @@ class PriceBookFields(Input):
     )
     valid_from: CalendarDate
     valid_to: CalendarDate | None = None
-    priority: int = Field(0, ge=0, le=1000)
-    active: bool = True
+    priority: StrictInt = Field(0, ge=0, le=1000)
+    active: StrictBool = True
     entries: list[PriceEntryIn] = Field(default_factory=list, max_length=5000)
 
     @model_validator(mode="after")
@@ -218,7 +226,9 @@ class OptionChoice(Input):
 
 
 class LineIn(Input):
-    line_no: int | None = Field(None, ge=1, le=9999, description="Keep to match across revisions")
+    line_no: StrictInt | None = Field(
+        None, ge=1, le=9999, description="Keep to match across revisions"
+    )
     sku: Sku
     quantity: Quantity
     options: list[OptionChoice] = Field(default_factory=list, max_length=50)
@@ -228,7 +238,7 @@ class LineIn(Input):
 
 class TermsIn(Input):
     payment_terms: Annotated[str, Field(max_length=200)] | None = None
-    payment_days: int | None = Field(None, ge=0, le=365)
+    payment_days: StrictInt | None = Field(None, ge=0, le=365)
     incoterms: Incoterm | None = Field(None, description="Incoterms 2020 rule")
     incoterms_place: Annotated[str, Field(max_length=200)] | None = None
     requested_delivery_date: CalendarDate | None = None
@@ -305,7 +315,7 @@ class AcceptIn(Input):
     customer_po_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     accepted_by: Name = Field(description="Person at the customer who accepted")
     accepted_on: CalendarDate
-    offer_version: int | None = Field(None, ge=1, description="Must be the latest version")
+    offer_version: StrictInt | None = Field(None, ge=1, description="Must be the latest version")
     bill_to: AddressIn | None = Field(None, description="Default: the offer's bill-to")
     ship_to: AddressIn | None = Field(None, description="Default: the offer's ship-to")
 
@@ -313,7 +323,7 @@ class AcceptIn(Input):
 class RejectIn(Input):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
     rejected_by: Name | None = Field(None, description="Person at the customer")
-    offer_version: int | None = Field(None, ge=1)
+    offer_version: StrictInt | None = Field(None, ge=1)
 
 
 # --- offers: documents and responses ------------------------------------------------------------

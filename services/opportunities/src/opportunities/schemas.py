@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from salesflow.api.fields import CalendarDate, Country, Currency, Email, Timestamp
 from salesflow.contracts.events.common import (
@@ -81,7 +81,9 @@ class OpportunityCreate(Input):
     team: str | None = Field(None, max_length=100, description="Defaults to the caller's team")
     amount: MoneyIn | None = None
     currency: Currency | None = Field(None, description="Deal currency when no amount is known")
-    probability: int | None = Field(None, ge=0, le=100, description="Overrides the stage default")
+    probability: StrictInt | None = Field(
+        None, ge=0, le=100, description="Overrides the stage default"
+    )
     expected_close_date: CalendarDate | None = None
     next_step: str | None = Field(None, max_length=500)
     next_step_date: CalendarDate | None = None
@@ -111,7 +113,7 @@ class OpportunityPatch(Input):
     stage: OpenStage | None = None
     owner: UserRef | None = None
     amount: MoneyIn | None = None
-    probability: int | None = Field(None, ge=0, le=100)
+    probability: StrictInt | None = Field(None, ge=0, le=100)
     expected_close_date: CalendarDate | None = None
     next_step: str | None = Field(None, max_length=500)
     next_step_date: CalendarDate | None = None

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from orders.domain.money import minor_units
 from salesflow.api.fields import CalendarDate, Country, Currency
@@ -106,7 +106,7 @@ class OrderIn(Strict):
     incoterms: Incoterm | None = None
     incoterms_place: str | None = Field(None, max_length=100)
     payment_terms: str | None = Field(None, max_length=200)
-    payment_days: int | None = Field(None, ge=0, le=365)
+    payment_days: StrictInt | None = Field(None, ge=0, le=365)
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -163,7 +163,7 @@ class PriceIn(Strict):
     kind: LineKind
     unit_price: Amount
     tax_rate: Rate
-    active: bool = True
+    active: StrictBool = True
 
 
 # --- responses ------------------------------------------------------------------------------
