@@ -255,7 +255,7 @@ async def test_text_the_database_cannot_store_is_refused_not_a_500(client) -> No
     for resp in refused:
         assert resp.status_code == 422, resp.text
         assert resp.headers["content-type"] == "application/problem+json"
-        assert "NUL" in resp.json()["detail"]
+        assert "NUL" in resp.json()["detail"] and resp.json()["title"] == "Unprocessable Entity"
     assert (await client.get("/received", headers=ADMIN)).json()["items"] == 0
 
     # an escaped backslash followed by "u0000" is plain text

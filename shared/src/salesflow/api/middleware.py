@@ -42,7 +42,7 @@ _NUL_DETAIL = "text must not contain NUL (U+0000) characters"
 
 
 def _nul_refusal() -> _Refused:
-    return _Refused(422, "Unprocessable Content", _NUL_DETAIL)
+    return _Refused(422, "Unprocessable Entity", _NUL_DETAIL)  # as every other 422 is titled
 
 
 class BodyGuard:
