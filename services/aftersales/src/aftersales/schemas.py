@@ -4,10 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from aftersales.domain.health import Band
-from salesflow.api.fields import CalendarDate, Currency, Email
+from salesflow.api.fields import CalendarDate, Currency, Email, NonBlank
 from salesflow.contracts.events.aftersales import FollowupKind, Severity, TicketStatus
 from salesflow.contracts.events.common import CompanySnapshot, Contact
 from salesflow.contracts.types import Money
@@ -17,15 +17,9 @@ Channel = Literal["phone", "email", "portal", "chat", "on_site", "other"]
 RefId = Annotated[str, Field(min_length=1, max_length=36)]
 
 
-def _stripped(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value.strip()
-
-
-ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_stripped)]
-Note = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_stripped)]
-LongText = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_stripped)]
+ShortText = Annotated[NonBlank, Field(max_length=200)]
+Note = Annotated[NonBlank, Field(max_length=5000)]
+LongText = Annotated[NonBlank, Field(max_length=20_000)]
 
 
 class Request(BaseModel):

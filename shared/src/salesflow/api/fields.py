@@ -4,6 +4,7 @@
   A time at the calendar's edge (``0001-01-01T00:00:00+05:00``) has no UTC value; it, and times
   no sales process has, are refused here instead of failing where the value is stored.
 - ``CalendarDate``: an ISO 8601 date between 1900 and 2199.
+- ``NonBlank``: text stripped of surrounding whitespace, at least one character left.
 - ``Email``: the shape of an e-mail address (one @, a domain with a dot), at most 254 chars.
 - ``Currency``, ``Country``: ISO 4217 currency and ISO 3166-1 alpha-2 codes, checked against
   the lists (``salesflow.reference``), not just their shape.
@@ -19,7 +20,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from salesflow.contracts.types import to_utc
 from salesflow.reference import countries, currencies
@@ -68,6 +69,12 @@ def _iso3166(code: str) -> str:
     return code
 
 
+# Text that must say something: "   " names no one. Surrounding whitespace is dropped, then at
+# least one character must remain; length bounds added where used
+# (``Annotated[NonBlank, Field(max_length=200)]``) count the stripped text. Constraints only, no
+# validator function, so that a ``Field`` around it keeps pydantic's plain messages. (NUL
+# characters are refused for every body by ``BodyGuard``.)
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Timestamp = Annotated[datetime, BeforeValidator(_iso_datetime), AfterValidator(to_utc)]
 CalendarDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_calendar)]
 Currency = Annotated[
@@ -90,4 +97,4 @@ Country = Annotated[
     AfterValidator(_iso3166),
 ]
 
-__all__ = ["CalendarDate", "Country", "Currency", "Email", "Timestamp", "to_utc"]
+__all__ = ["CalendarDate", "Country", "Currency", "Email", "NonBlank", "Timestamp", "to_utc"]

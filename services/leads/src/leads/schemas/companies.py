@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leads.domain.companies import CompanyStatus
-from leads.schemas.types import NonBlank, StrictInt
-from salesflow.api.fields import Country, Currency
+from leads.schemas.types import StrictInt
+from salesflow.api.fields import Country, Currency, NonBlank
 from salesflow.contracts.events.common import SizeClass
 
 NaceRevision = Literal["2.1", "2"]

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leads.schemas.companies import CompanyOut
 from leads.schemas.config import Channel, Kind
-from leads.schemas.types import NonBlank, StrictBool, StrictInt
-from salesflow.api.fields import CalendarDate, Country, Currency, Email, Timestamp
+from leads.schemas.types import StrictBool, StrictInt
+from salesflow.api.fields import CalendarDate, Country, Currency, Email, NonBlank, Timestamp
 from salesflow.contracts.events.leads import LeadStatus
 
 Text100 = Annotated[NonBlank, Field(max_length=100)]
