@@ -3,19 +3,23 @@ what the service emitted."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from orders.config import Settings
+from orders.main import SPEC, create_app
 from salesflow.contracts.envelope import Envelope, new_event
 from salesflow.contracts.events import common as c
 from salesflow.contracts.events import fulfillment as fu
 from salesflow.contracts.events.offers import OfferAccepted, OfferStatus
 from salesflow.contracts.types import Money
 from salesflow.testing import kafka
-from salesflow.testing.helpers import bearer
+from salesflow.testing.helpers import bearer, running
 from salesflow.testing.kafka import read_topic as read_topic
+from salesflow.testing.plugin import migrate
 
 DESK = bearer("desk", ["order_desk"])
 SHOP = bearer("webshop", ["integration"])
@@ -240,3 +244,23 @@ async def seed_master_data(client: Any, customer_id: str = "cust-1", **customer:
     ):
         resp = await client.put(f"/price-list/{sku}", json=body, headers=DESK)
         assert resp.status_code == 201, resp.text
+
+
+@contextlib.asynccontextmanager
+async def seeded_client(settings: Settings, database_url: str) -> AsyncIterator[Any]:
+    """A client of the running orders app (``client.app``), with ``seed_master_data`` done."""
+    await migrate(SPEC.migrations_dir, database_url)
+    app = create_app(settings)
+    async with running(app) as client:
+        client.app = app  # type: ignore[attr-defined]
+        await seed_master_data(client)
+        yield client
+
+
+def order_body(*lines: dict, quantity: str = "1", **extra: Any) -> dict:
+    """A direct order of ``cust-1``: ``lines``, or ``quantity`` WIDGETs."""
+    return {
+        "customer_id": "cust-1",
+        "lines": list(lines) or [{"sku": "WIDGET", "quantity": quantity}],
+        **extra,
+    }

@@ -9,36 +9,26 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from orders_support import DESK, SHOP, outbox, seed_master_data
+from orders_support import DESK, SHOP, order_body, outbox, seeded_client
 from sqlalchemy import select
 
 from orders.config import Settings
-from orders.main import SPEC, create_app
 from salesflow.api.idempotency import STALE_AFTER, fingerprint
 from salesflow.messaging.tables import IdempotencyRow
-from salesflow.testing.helpers import bearer, running
-from salesflow.testing.plugin import migrate
+from salesflow.testing.helpers import bearer
 
 
 @pytest.fixture(params=[False, True], ids=["per-request", "group-commit"])
 async def client(request, settings_for, database_url) -> AsyncIterator:
-    await migrate(SPEC.migrations_dir, database_url)
     settings = settings_for(
         Settings, default_credit_limit=Decimal("10000"), intake_group_commit=request.param
     )
-    app = create_app(settings)
-    async with running(app) as client:
-        client.app = app  # type: ignore[attr-defined]
-        await seed_master_data(client)
+    async with seeded_client(settings, database_url) as client:
         yield client
 
 
 def order(*lines: dict, **extra) -> dict:
-    return {
-        "customer_id": "cust-1",
-        "lines": list(lines) or [{"sku": "WIDGET", "quantity": "3"}],
-        **extra,
-    }
+    return order_body(*lines, quantity="3", **extra)
 
 
 async def test_price_list_order_is_confirmed_with_exact_totals(client) -> None:

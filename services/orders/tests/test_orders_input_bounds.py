@@ -8,36 +8,33 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
-from orders_support import DESK, SHOP, customer_body, outbox, price_body, seed_master_data
+from orders_support import (
+    DESK,
+    SHOP,
+    customer_body,
+    order_body,
+    outbox,
+    price_body,
+    seeded_client,
+)
 from sqlalchemy import func, select
 
 from orders.config import Settings
-from orders.main import SPEC, create_app
 from orders.tables import OrderRow, PriceRow
 from salesflow.messaging.tables import IdempotencyRow
-from salesflow.testing.helpers import running
-from salesflow.testing.plugin import migrate
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(params=[False, True], ids=["per-request", "group-commit"])
 async def client(request, settings_for, database_url) -> AsyncIterator:
-    await migrate(SPEC.migrations_dir, database_url)
     settings = settings_for(Settings, intake_group_commit=request.param)
-    app = create_app(settings)
-    async with running(app) as client:
-        client.app = app  # type: ignore[attr-defined]
-        await seed_master_data(client)
+    async with seeded_client(settings, database_url) as client:
         yield client
 
 
 def order(*lines: dict, **extra) -> dict:
-    return {
-        "customer_id": "cust-1",
-        "lines": list(lines) or [{"sku": "WIDGET", "quantity": "1"}],
-        **extra,
-    }
+    return order_body(*lines, quantity="1", **extra)
 
 
 async def _count(client, table) -> int:
