@@ -323,6 +323,9 @@ async def test_offer_events_move_the_stage_win_and_lose(
 
         by_lead = {o["lead_id"]: o for o in await eventually(two_open, message="not opened")}
         won_id, lost_id = by_lead["lead-a"]["id"], by_lead["lead-b"]["id"]
+        # the opportunity of one lead, found without walking the list
+        assert [o["id"] for o in await listed(client, ALICE, lead_id="lead-b")] == [lost_id]
+        assert await listed(client, BOB, lead_id="lead-b") == []  # not bob's to see
         cid = by_lead["lead-a"]["correlation_id"]
 
         async def send(type_: str, offer: str, opp: str, version: int, status: str, **kw: Any):

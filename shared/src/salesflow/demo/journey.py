@@ -471,10 +471,11 @@ class Driver:
             query["cursor"] = page["next_cursor"]
 
     async def find_opportunity(self, journey: Journey) -> dict | None:
-        """The opportunity the journey's converted lead opened (no lead filter: walk all)."""
-        async for opportunity in self.walk("opportunities", "/opportunities", REP, source="lead"):
-            if opportunity.get("lead_id") == journey.lead_id:
-                return opportunity
+        """The opportunity the journey's converted lead opened (at most one per lead)."""
+        async for opportunity in self.walk(
+            "opportunities", "/opportunities", REP, lead_id=journey.lead_id
+        ):
+            return opportunity
         return None
 
     async def find_account(self, journey: Journey) -> dict | None:

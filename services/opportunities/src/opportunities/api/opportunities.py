@@ -54,6 +54,7 @@ async def list_opportunities(
     team: str | None = Query(None, max_length=100),
     source: OpportunitySource | None = Query(None),
     account_id: str | None = Query(None, max_length=128),
+    lead_id: str | None = Query(None, max_length=128, description="The lead it was opened from"),
     stale: bool | None = Query(None, description="Only stale (true) or only fresh (false) deals"),
     page: PageParams = Depends(page_params),
     principal: Principal = Depends(require(*READERS)),
@@ -67,6 +68,7 @@ async def list_opportunities(
         (OpportunityRow.team, team),
         (OpportunityRow.source, source),
         (OpportunityRow.account_id, account_id),
+        (OpportunityRow.lead_id, lead_id),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
