@@ -18,6 +18,7 @@ TARGETS = {
     "import_rows_per_s": "≥ 100,000",
     "segment_count_p99_ms": "≤ 100",
     "touchpoint_p99_ms": "≤ 10",
+    "orders_per_s": "≥ 1,000",
 }
 ERPNEXT = "ERPNext 15: ~2 flows/s, p50 ~2.1 s (same machine, 4 clients; issue 10, not this run)"
 # hop figure → the raw figure on the same broker it compares with
@@ -31,6 +32,13 @@ REFERENCE_LABELS = {
     "raw_kafka_rtt_p50_ms": "aiokafka RTT p50 {} ms",
     "raw_kafka_rtt_p99_ms": "aiokafka RTT p99 {} ms",
     "raw_sqlite_commits_per_s": "SQLite {} commits/s",
+    "raw_sqlite_indexed_rows_per_s": "sqlite3 alone, same rows and indexes: {} rows/s",
+    "reference.requests_per_s": "plain FastAPI + SQLModel insert: {} requests/s",
+}
+# a service bench's figure → its own same-run reference (a figure of the same bench)
+SERVICE_REFERENCES = {
+    "import_rows_per_s": "raw_sqlite_indexed_rows_per_s",
+    "orders_per_s": "reference.requests_per_s",
 }
 
 
@@ -79,6 +87,23 @@ def _ref(refs: dict[str, Any], key: str) -> tuple[str, float | None]:
     return REFERENCE_LABELS.get(key, key + " {}").format(_num(value)), value
 
 
+def _delivery_ceiling(flows: dict[str, Any], hop: dict[str, Any]) -> Row | None:
+    """Flows/s the machine could carry if the services did nothing but hand their events over:
+    the hop's deliveries/s (outbox → broker → inbox, both cores busy) / deliveries per flow."""
+    per_flow, rate = flows.get("deliveries_per_flow"), hop.get("events_per_s")
+    if not per_flow or not rate:
+        return None
+    what = f"≈ hop {_num(rate)} deliveries/s ÷ {_num(per_flow)} deliveries per flow"
+    return Row(
+        "system/flows",
+        "flows_per_s ceiling, handoffs alone",
+        _num(rate / per_flow),
+        f"≥ {TARGET_FLOWS_PER_S}",
+        what,
+        fmt_ratio(ratio(flows.get("flows_per_s"), rate / per_flow)),
+    )
+
+
 def rows(results: dict[str, dict[str, Any]]) -> list[Row]:
     out: list[Row] = []
     system_refs = results.get("system/references", {})
@@ -116,6 +141,9 @@ def rows(results: dict[str, dict[str, Any]]) -> list[Row]:
                     row.target = "(ERPNext ~2,100)"
                 out.append(row)
             out.append(Row(bench, "(comparison)", "", ERPNEXT))
+            ceiling = _delivery_ceiling(figures, results.get("hop/embedded", {}))
+            if ceiling is not None:
+                out.append(ceiling)
         elif bench == "system/handoffs":
             p50_label, p50_ref = _ref(system_refs, "raw_kafka_rtt_p50_ms")
             p99_label, p99_ref = _ref(system_refs, "raw_kafka_rtt_p99_ms")
@@ -159,8 +187,13 @@ def rows(results: dict[str, dict[str, Any]]) -> list[Row]:
                 target = f"≤ {TARGET_S:.0f}" if key == "dev_ready_s" else ""
                 out.append(Row(bench, key, _num(value), target))
         else:
-            for key, value in _flat(figures):
-                out.append(Row(bench, key, _num(value), TARGETS.get(key, "")))
+            flat = dict(_flat(figures))
+            for key, value in flat.items():
+                label, ref = _ref(flat, SERVICE_REFERENCES.get(key, ""))
+                target = TARGETS.get(key, "")
+                out.append(
+                    Row(bench, key, _num(value), target, label, fmt_ratio(ratio(value, ref)))
+                )
     return out
 
 

@@ -177,6 +177,13 @@ class EventLog:
         if self._consumer is not None:
             await self._consumer.stop()
 
+    def traffic(self, since: float, until: float) -> tuple[int, int]:
+        """Events published in [since, until) and their deliveries: every consumer of a topic
+        (services, the simulator, controlling) reads every record of it."""
+        readers = {name: len(spec.consumers) for name, spec in all_topics().items()}
+        events = [e for e in self.events.values() if since <= e.time < until]
+        return len(events), sum(readers.get(e.topic, 0) for e in events)
+
     def handoffs(self, since: float, until: float) -> dict[str, dict[str, Any]]:
         """Per handoff: causes published in [since, until), how many got a reaction, p50/p99."""
         types_by_handoff: dict[str, tuple[str, str, set[str]]] = {}
@@ -444,6 +451,7 @@ async def drive(
         if offer in driver.started and since <= driver.started[offer] < until
         if corr in log.completed and offer in log.accepted_time
     ]
+    events, deliveries = log.traffic(since, until)
     accepted_in_window = sum(1 for t in driver.accepted_at.values() if since <= t < until)
     not_completed = sum(
         1
@@ -462,6 +470,9 @@ async def drive(
         "accepted_to_completed_p50_ms": ms(percentile(event_part, 50)),
         "accepted_to_completed_p99_ms": ms(percentile(event_part, 99)),
         "flows_unfinished_after_drain": not_completed,
+        # the work a flow hands over: with the hop's deliveries/s, a ceiling on flows/s
+        "events_per_flow": round(events / len(completed), 1) if completed else None,
+        "deliveries_per_flow": round(deliveries / len(completed), 1) if completed else None,
         "client_errors": len(driver.errors),
         "first_client_error": driver.errors[0] if driver.errors else None,
         "offer_404_retries": driver.retries,

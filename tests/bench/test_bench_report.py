@@ -16,6 +16,7 @@ from bench import report
 from bench.startup import LINE
 from bench.stats import fmt_ratio, percentile, ratio, rss_mb
 from bench.system import EventLog, Seen, parse, producer_of
+from salesflow.contracts.catalog import all_topics
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -126,7 +127,7 @@ def test_every_figure_gets_a_row_with_its_target_and_reference() -> None:
         "references/embedded": {"raw_kafka_msgs_per_s": 10_000, "raw_kafka_rtt_p50_ms": 2.0},
         "hop/embedded": {"events_per_s": 5_000, "hop_p50_ms": 4.0},
         "system/references": {"raw_kafka_rtt_p99_ms": 5.0, "raw_sqlite_commits_per_s": 20_000},
-        "system/flows": {"flows_per_s": 10.0},
+        "system/flows": {"flows_per_s": 10.0, "deliveries_per_flow": 40.0},
         "system/handoffs": {
             "offers->orders": {"published": 3, "reacted": 3, "p50_ms": 4.0, "p99_ms": 10.0},
             "orders->aftersales": {"published": 3, "reacted": 0, "p50_ms": None, "p99_ms": None},
@@ -134,18 +135,41 @@ def test_every_figure_gets_a_row_with_its_target_and_reference() -> None:
         "system/memory_mb": {"leads": {"idle": 90.0, "peak_under_load": 95.5}},
         "system/startup": {"dev_ready_s": 9.5},
         "offers": {"error": "RuntimeError: boom"},
+        "leads": {"import_rows_per_s": 60_000, "raw_sqlite_indexed_rows_per_s": 120_000},
+        "orders": {"orders_per_s": 300.0, "reference": {"requests_per_s": 400.0}},
     }
     rows = {(r.bench, r.figure): r for r in report.rows(results)}
     hop = rows[("hop/embedded", "events_per_s")]
     assert (hop.target, hop.ratio) == ("≥ 5,000", "0.50×")
     assert rows[("hop/embedded", "hop_p50_ms")].ratio == "2.00×"
     assert rows[("system/flows", "flows_per_s")].target.startswith("≥ 200")
+    # the hop's 5,000 deliveries/s over 40 per flow: 125 flows/s with no work but the handoffs
+    ceiling = rows[("system/flows", "flows_per_s ceiling, handoffs alone")]
+    assert (ceiling.value, ceiling.ratio) == ("125", "0.08×")
     assert rows[("system/handoffs", "offers->orders p99 ms")].ratio == "2.00×"
     assert rows[("system/handoffs", "offers->orders p99 ms")].target == "≤ 50"
     assert rows[("system/handoffs", "orders->aftersales")].value == "–"
     assert rows[("system/startup", "dev_ready_s")].target == "≤ 10"
     assert rows[("offers", "error")].value == "RuntimeError: boom"
+    imported = rows[("leads", "import_rows_per_s")]
+    assert (imported.target, imported.ratio) == ("≥ 100,000", "0.50×")
+    assert imported.reference == "sqlite3 alone, same rows and indexes: 120,000 rows/s"
+    intake = rows[("orders", "orders_per_s")]
+    assert (intake.target, intake.ratio) == ("≥ 1,000", "0.75×")
+    assert intake.reference == "plain FastAPI + SQLModel insert: 400 requests/s"
     assert report.table(results, 1.0).row_count == len(rows)
+
+
+def test_traffic_counts_each_event_once_with_every_reader_of_its_topic() -> None:
+    log = EventLog("unused:9092")
+    t0 = 10.0
+    log._add(_event("a1", "offer.accepted.v1", "offers", t0, topic="offers.offer.v1"))
+    log._add(_event("a1", "offer.accepted.v1", "offers", t0 + 1, topic="offers.offer.v1"))
+    log._add(_event("o1", "order.confirmed.v1", "orders", t0 + 0.5, topic="orders.order.v1"))
+    log._add(_event("o0", "order.confirmed.v1", "orders", t0 - 1, topic="orders.order.v1"))
+    offers_readers = len(all_topics()["offers.offer.v1"].consumers)
+    orders_readers = len(all_topics()["orders.order.v1"].consumers)
+    assert log.traffic(t0, t0 + 2) == (2, offers_readers + orders_readers)
 
 
 def test_the_window_is_half_open() -> None:

@@ -15,10 +15,13 @@ waits until fulfillment has planned every one of them. Prints and returns (``mai
   ``confirmed_to_planned`` ``order.confirmed`` created → ``fulfillment.planned`` created in
   fulfillment's handler; ``end_to_end`` request sent → ``fulfillment.planned`` created;
 - ``cpu_ms_per_order`` of each process (user + system CPU during the measured phase / orders):
-  less noisy than wall time on a shared machine.
+  less noisy than wall time on a shared machine;
+- ``reference``: the same clients and orders against a plain FastAPI + SQLModel insert endpoint
+  (``bench_reference.py``, alone on the machine after the services stopped): requests/s and its
+  CPU per request; ``orders_per_s_of_reference`` the end-to-end figure as a share of it.
 
     python services/orders/bench/bench_orders.py [--orders 3000] [--clients 16]
-        [--group-commit | --no-group-commit] [--keyed | --no-keyed] [--profile DIR]
+        [--group-commit | --no-group-commit] [--keyed | --no-keyed] [--[no-]reference] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -281,6 +284,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         if finished is None:
             figures["not_planned_in_time"] = True
+        for proc in reversed(procs):  # the reference gets the machine to itself
+            proc.stop()
+        if args.reference:
+            reference = await _reference(args, workdir)
+            figures["reference"] = reference
+            if figures["orders_per_s"]:
+                figures["orders_per_s_of_reference"] = round(
+                    figures["orders_per_s"] / reference["requests_per_s"], 2
+                )
         ok = True
         return figures
     finally:
@@ -289,6 +301,31 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         handle.stop()
         if ok:  # keep databases and logs of a failed run for a look
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _reference(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """The same clients and orders against a plain FastAPI + SQLModel insert endpoint
+    (``bench_reference.py``): requests/s and the server's CPU per request."""
+    env = {"BENCH_REFERENCE_DB": str(workdir / "reference.db")}
+    proc = ServiceProcess(
+        "bench_reference:create_app", free_port(), env, workdir / "reference.log",
+        cwd=workdir, pythonpath=[Path(__file__).parent],
+    ).start()  # fmt: skip
+    try:
+        await asyncio.to_thread(proc.wait_ready, 60)
+        await _post_orders(proc.port, args.clients, args.warmup, False, "rw")
+        assert proc.proc is not None
+        cpu0, started = _cpu_seconds(proc.proc.pid), time.time()
+        sent, errors = await _post_orders(proc.port, args.clients, args.orders, False, "rm")
+        elapsed, cpu = time.time() - started, _cpu_seconds(proc.proc.pid) - cpu0
+    finally:
+        proc.stop()
+    if errors or not sent:
+        raise RuntimeError(f"reference endpoint failed: {errors} {proc.tail()}")
+    return {
+        "requests_per_s": round(len(sent) / elapsed, 1),
+        "cpu_ms_per_request": round(cpu * 1000 / len(sent), 3),
+    }
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -303,6 +340,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for planning")
     p.add_argument("--orders-setting", action="append", default=[], metavar="FIELD=VALUE",
                    help="another orders setting, e.g. consumers_enabled=false")  # fmt: skip
+    p.add_argument("--reference", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure a plain FastAPI + SQLModel insert endpoint (same clients)")  # fmt: skip
     p.add_argument("--profile", default=None, help="cProfile both services into this dir")
     args = p.parse_args(argv)
     if args.profile:
@@ -321,6 +360,20 @@ def _summary(f: dict[str, Any]) -> str:
         f"orders end-to-end ({f['clients']} clients, {f['orders']} orders, SQLite, uvicorn): "
         f"{f['orders_per_s']} orders/s planned (intake {f['intake_orders_per_s']}/s); {hops}; "
         f"CPU ms/order: {cpu}; errors {f['errors']}; load {f['load_average']:.1f}"
+        + _reference_line(f)
+    )
+
+
+def _reference_line(f: dict[str, Any]) -> str:
+    ref = f.get("reference")
+    if not ref:
+        return ""
+    return (
+        f"\nsame-run reference, a plain FastAPI + SQLModel insert endpoint (same clients, no "
+        f"auth, outbox or broker): {ref['requests_per_s']} requests/s, "
+        f"{ref['cpu_ms_per_request']} ms CPU/request; orders end-to-end = "
+        f"{f.get('orders_per_s_of_reference')} × the reference (the target, 1,000 orders/s, = "
+        f"{round(1000 / ref['requests_per_s'], 2)} ×)"
     )
 
 
