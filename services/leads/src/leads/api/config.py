@@ -17,6 +17,8 @@ from leads.schemas.config import (
     ScoringModelIn,
     ScoringModelOut,
 )
+from leads.tables import ConfigRow
+from salesflow.api.errors import Problem
 from salesflow.api.etag import require_if_match, set_etag
 from salesflow.auth import Principal, require
 
@@ -36,13 +38,23 @@ async def _read(
     return {**body, "version": version, "created_by": by, "created_at": at}
 
 
+Check = Callable[[ConfigRow | None], None]
+
+
 async def _write(
-    request: Request, response: Response, kind: str, body: Any, principal: Principal
+    request: Request,
+    response: Response,
+    kind: str,
+    body: Any,
+    principal: Principal,
+    check: Check | None = None,
 ) -> dict[str, Any]:
     async with request.app.state.db.session() as session, session.begin():
         row = await configs.latest(session, kind)
         current = row.version if row else 1
         require_if_match(request, current)
+        if check is not None:
+            check(row)  # against the version the caller read: If-Match made sure of that
         stored = await configs.store(
             session, kind, body, principal.sub, datetime.now(UTC), current + 1
         )
@@ -107,7 +119,22 @@ async def put_routing_rules(
     response: Response,
     principal: Principal = Depends(require(*ROUTING_WRITERS)),
 ) -> Any:
-    return await _write(request, response, configs.ROUTING, body, principal)
+    def own_team_only(stored: ConfigRow | None) -> None:
+        # admins change everything; a manager only what concerns their own team
+        if principal.is_admin:
+            return
+        if not principal.team:
+            raise Problem(403, "a sales manager without a team may not change the routing rules")
+        touched = configs.routing_teams_touched(stored, body, principal.team)
+        if touched:
+            raise Problem(
+                403,
+                f"sales managers change only their own team's routing ({principal.team!r}); "
+                f"this change concerns team(s) {', '.join(repr(t) for t in touched)}",
+                teams=touched,
+            )
+
+    return await _write(request, response, configs.ROUTING, body, principal, own_team_only)
 
 
 @router.get(

@@ -18,9 +18,17 @@ from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.domain.interest import DEFAULT_INTEREST, InterestDefinition
-from leads.domain.routing import DEFAULT_RULES, Rep, RoutingRules, Team, Territory
+from leads.domain.routing import (
+    DEFAULT_RULES,
+    Rep,
+    RoutingRules,
+    Team,
+    Territory,
+    teams_touched,
+)
 from leads.domain.scoring import DEFAULT_MODEL, FitRule, KindPoints, ScoringModel
-from leads.schemas.config import InterestIn, RoutingRulesIn, ScoringModelIn
+from leads.reference import nace_table
+from leads.schemas.config import STORED, InterestIn, RoutingRulesIn, ScoringModelIn
 from leads.tables import ConfigRow
 
 SCORING, ROUTING, INTEREST = "scoring", "routing", "interest"
@@ -101,7 +109,7 @@ def forget_latest(session: AsyncSession) -> None:
 
 
 def scoring_from(body: dict[str, Any], version: int) -> ScoringModel:
-    m = ScoringModelIn.model_validate(body)
+    m = ScoringModelIn.model_validate(body, context=STORED)
     return ScoringModel(
         version=version,
         mql_threshold=m.mql_threshold,
@@ -135,7 +143,10 @@ def scoring_body(model: ScoringModel) -> ScoringModelIn:
 
 
 def routing_from(body: dict[str, Any], version: int) -> RoutingRules:
-    r = RoutingRulesIn.model_validate(body)
+    return _routing(RoutingRulesIn.model_validate(body, context=STORED), version)
+
+
+def _routing(r: RoutingRulesIn, version: int) -> RoutingRules:
     return RoutingRules(
         version=version,
         territories=tuple(
@@ -182,7 +193,7 @@ def routing_body(rules: RoutingRules) -> RoutingRulesIn:
 
 
 def interest_from(body: dict[str, Any], version: int) -> InterestDefinition:
-    i = InterestIn.model_validate(body)
+    i = InterestIn.model_validate(body, context=STORED)
     return InterestDefinition(
         version=version, kinds=frozenset(i.kinds), channels=frozenset(i.channels)
     )
@@ -190,3 +201,11 @@ def interest_from(body: dict[str, Any], version: int) -> InterestDefinition:
 
 def interest_body(definition: InterestDefinition) -> InterestIn:
     return InterestIn(kinds=sorted(definition.kinds), channels=sorted(definition.channels))
+
+
+def routing_teams_touched(stored: ConfigRow | None, body: RoutingRulesIn, own: str) -> list[str]:
+    """The teams other than ``own`` whose routing storing ``body`` over ``stored`` (None: the
+    built-in default) may change; see ``domain.routing.teams_touched``."""
+    before = routing_from(stored.body, stored.version) if stored else DEFAULT_RULES
+    after = _routing(body, before.version + 1)
+    return teams_touched(before, after, own, nace_table(after.nace_rev))

@@ -643,6 +643,42 @@ async def disqualify(
     return lead
 
 
+async def _team_of_new_owner(
+    session: AsyncSession, lead: LeadRow, principal: Principal, body: AssignIn
+) -> str:
+    """The team the lead goes to with ``body.owner``, who must be a rep of a team in the routing
+    rules in force (a manager's: of their own team). Without ``body.team``: the manager's team,
+    else the lead's if the rep is in it, else the rep's first team."""
+    rules = await configs.routing_rules(session)
+    teams = rules.teams or {}
+    teams_of_rep = [t.name for t in teams.values() if any(r.id == body.owner for r in t.reps)]
+    if not teams_of_rep:
+        raise Problem(
+            422,
+            f"owner {body.owner!r} is not a rep of any team in the routing rules "
+            f"(version {rules.version})",
+            field="owner",
+        )
+    if body.team is not None and body.team not in teams:
+        raise Problem(422, f"team {body.team!r} is not a team in the routing rules", field="team")
+    if principal.is_admin:
+        wanted = body.team or next(
+            (t for t in (principal.team, lead.team) if t in teams_of_rep), teams_of_rep[0]
+        )
+    else:
+        wanted = principal.team  # checked by the caller: body.team, if given, is it
+    if wanted in teams_of_rep:
+        return wanted  # type: ignore[return-value]
+    if not principal.is_admin:
+        where = f"is not in {wanted!r}" if wanted else "(the token names no team)"
+        raise Problem(
+            403,
+            f"managers assign to reps of their own team: {body.owner!r} {where}",
+            field="owner",
+        )
+    raise Problem(422, f"owner {body.owner!r} is not a rep of team {wanted!r}", field="owner")
+
+
 async def assign(
     session: AsyncSession,
     settings: ServiceSettings,
@@ -662,9 +698,9 @@ async def assign(
     if not principal.is_admin and of_others:
         raise Problem(403, "managers reassign leads of their own team or from the queue")
     transition(lead.status, Action.ASSIGN)
-    team = body.team or principal.team or lead.team
-    if not principal.is_admin and team != principal.team:
+    if not principal.is_admin and (body.team or principal.team) != principal.team:
         raise Problem(403, "managers assign to their own team")
+    team = await _team_of_new_owner(session, lead, principal, body)
     previous = lead.owner
     lead.owner, lead.team, lead.queue = body.owner, team, None
     lead.assigned_at = now

@@ -8,6 +8,7 @@ territory and no default team match, the lead waits in the fallback queue.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -99,3 +100,88 @@ def route(
         if open_leads.get(rep.id, 0) < capacity:
             return Assignment(team_name, rep.id, None, rule, "round-robin")
     return Assignment(team_name, None, rules.fallback_queue, rule, "every rep at capacity")
+
+
+def _overlap(a: Territory, b: Territory, table: NaceTable) -> bool:
+    """Could one company match both territories? (Conservative: True unless a criterion that
+    both give rules it out.)"""
+
+    def disjoint(x: tuple[str, ...], y: tuple[str, ...]) -> bool:
+        return bool(x and y and not set(x) & set(y))
+
+    if disjoint(a.countries, b.countries) or disjoint(a.size_classes, b.size_classes):
+        return False
+    if (
+        a.regions
+        and b.regions
+        and not any(r.startswith(s) or s.startswith(r) for r in a.regions for s in b.regions)
+    ):
+        return False
+    # a NUTS code starts with its country's code
+    if a.countries and b.regions and not any(r[:2] in a.countries for r in b.regions):
+        return False
+    if b.countries and a.regions and not any(r[:2] in b.countries for r in a.regions):
+        return False
+    return not (
+        a.nace
+        and b.nace
+        and not any(table.covers(x, y) or table.covers(y, x) for x in a.nace for y in b.nace)
+    )
+
+
+def teams_touched(
+    before: RoutingRules, after: RoutingRules, own: str, table: NaceTable
+) -> list[str]:
+    """The teams other than ``own`` whose routing the change from ``before`` to ``after`` may
+    alter: their team entry (reps, their order, capacities), their territories and the
+    territories ahead of them that could take their leads (the first match wins), the default
+    team's share (whatever no territory matches), a rep of theirs moved into ``own``, and the
+    settings every team shares (NACE revision, default capacity, fallback queue)."""
+    teams_before, teams_after = dict(before.teams or {}), dict(after.teams or {})
+    others = (
+        set(teams_before)
+        | set(teams_after)
+        | {t.team for t in (*before.territories, *after.territories)}
+        | {before.default_team, after.default_team}
+    ) - {own, None}
+    touched: set[str] = set()
+    shared = ("nace_rev", "default_capacity", "fallback_queue")
+    if any(getattr(before, name) != getattr(after, name) for name in shared):
+        touched |= others  # type: ignore[arg-type]
+    if before.default_team != after.default_team:
+        touched |= {before.default_team, after.default_team} & others
+    elif before.default_team in others and Counter(before.territories) != Counter(
+        after.territories
+    ):
+        touched.add(before.default_team)  # type: ignore[arg-type]
+    for name in others:
+        if teams_before.get(name) != teams_after.get(name):
+            touched.add(name)  # type: ignore[arg-type]
+    own_reps_before = {r.id for r in teams_before[own].reps} if own in teams_before else set()
+    own_reps_after = {r.id for r in teams_after[own].reps} if own in teams_after else set()
+    for rep in own_reps_after - own_reps_before:
+        touched |= {
+            n for n, t in teams_before.items() if n != own and rep in {r.id for r in t.reps}
+        }
+    for name in others:
+        mine_before = [i for i, t in enumerate(before.territories) if t.team == name]
+        mine_after = [i for i, t in enumerate(after.territories) if t.team == name]
+        if [before.territories[i] for i in mine_before] != [
+            after.territories[i] for i in mine_after
+        ]:
+            touched.add(name)  # type: ignore[arg-type]
+            continue
+        for i, j in zip(mine_before, mine_after, strict=True):
+            territory = before.territories[i]
+
+            def ahead(
+                rules: RoutingRules, k: int, t: Territory = territory, team: str = name
+            ) -> Counter[Territory]:
+                return Counter(
+                    p for p in rules.territories[:k] if p.team != team and _overlap(p, t, table)
+                )
+
+            if ahead(before, i) != ahead(after, j):
+                touched.add(name)  # type: ignore[arg-type]
+                break
+    return sorted(touched)

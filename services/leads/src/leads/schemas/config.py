@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from leads.domain.interest import CHANNELS
 from leads.reference import countries, nace_table
@@ -19,8 +19,30 @@ Points = Annotated[Decimal, Field(ge=-1000, le=1000, decimal_places=2)]
 PositivePoints = Annotated[Decimal, Field(ge=0, le=10_000, decimal_places=2)]
 Kind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,49}$", examples=["whitepaper_download"])]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-UserId = Annotated[str, Field(min_length=1, max_length=200)]
+# Blank names are refused on input (see ``_NameCheck``), not by the type: stored versions are
+# validated again when read, and one stored before that check must still load.
+Name = Annotated[str, Field(max_length=100, json_schema_extra={"minLength": 1})]
+UserId = Annotated[str, Field(max_length=200, json_schema_extra={"minLength": 1})]
+
+STORED: dict[str, Any] = {"stored": True}
+"""Validation context of a configuration read back from the database: names as they were."""
+
+
+class _NameCheck(BaseModel):
+    """Input (a PUT body) has its names stripped and refuses blank ones; a stored version read
+    with the ``STORED`` context, and the ``…Out`` answers, keep them as they are."""
+
+    check_names: ClassVar[bool] = True
+
+    def _checks_names(self, info: ValidationInfo) -> bool:
+        return self.check_names and not (info.context or {}).get("stored")
+
+
+def _name(value: str, where: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError(f"{where} must not be blank")
+    return stripped
 
 
 def _nace_codes(codes: list[str], revision: str) -> list[str]:
@@ -44,7 +66,9 @@ class FitRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: Literal["nace", "size_class", "country", "region"]
-    value: str = Field(min_length=1, max_length=12, examples=["K", "medium", "DE", "DE2"])
+    value: str = Field(
+        max_length=12, json_schema_extra={"minLength": 1}, examples=["K", "medium", "DE", "DE2"]
+    )
     points: Points
 
 
@@ -55,7 +79,7 @@ class KindPointsIn(BaseModel):
     cap: PositivePoints | None = Field(None, description="Most a kind adds after decay")
 
 
-class ScoringModelIn(BaseModel):
+class ScoringModelIn(_NameCheck):
     """Fit rules add points when a company matches; engagement points per touchpoint kind decay
     with the half-life; caps bound each part."""
 
@@ -73,8 +97,10 @@ class ScoringModelIn(BaseModel):
     engagement_cap: PositivePoints | None = None
 
     @model_validator(mode="after")
-    def _values_exist(self) -> ScoringModelIn:
+    def _values_exist(self, info: ValidationInfo) -> ScoringModelIn:
         for i, rule in enumerate(self.fit_rules):
+            if self._checks_names(info):
+                rule.value = _name(rule.value, f"fit_rules[{i}].value")
             try:
                 if rule.field == "nace":
                     rule.value = _nace_codes([rule.value], self.nace_revision)[0]
@@ -91,6 +117,8 @@ class ScoringModelIn(BaseModel):
 
 
 class ScoringModelOut(ScoringModelIn):
+    check_names: ClassVar[bool] = False
+
     version: int
     created_by: str | None
     created_at: datetime | None
@@ -123,7 +151,7 @@ class TeamIn(BaseModel):
     reps: list[RepIn] = Field(default_factory=list, max_length=500)
 
 
-class RoutingRulesIn(BaseModel):
+class RoutingRulesIn(_NameCheck):
     model_config = ConfigDict(extra="forbid")
 
     nace_revision: NaceRevision = "2.1"
@@ -134,7 +162,9 @@ class RoutingRulesIn(BaseModel):
     default_team: Name | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> RoutingRulesIn:
+    def _consistent(self, info: ValidationInfo) -> RoutingRulesIn:
+        if self._checks_names(info):
+            self._strip_names()
         names = [t.name for t in self.teams]
         if len(names) != len(set(names)):
             raise ValueError("team names must be unique")
@@ -154,8 +184,22 @@ class RoutingRulesIn(BaseModel):
             raise ValueError(f"default_team {self.default_team!r} is not a team")
         return self
 
+    def _strip_names(self) -> None:
+        for i, territory in enumerate(self.territories):
+            territory.name = _name(territory.name, f"territories[{i}].name")
+            territory.team = _name(territory.team, f"territories[{i}].team")
+        for i, team in enumerate(self.teams):
+            team.name = _name(team.name, f"teams[{i}].name")
+            for j, rep in enumerate(team.reps):
+                rep.id = _name(rep.id, f"teams[{i}].reps[{j}].id")
+        self.fallback_queue = _name(self.fallback_queue, "fallback_queue")
+        if self.default_team is not None:
+            self.default_team = _name(self.default_team, "default_team")
+
 
 class RoutingRulesOut(RoutingRulesIn):
+    check_names: ClassVar[bool] = False
+
     version: int
     created_by: str | None
     created_at: datetime | None
