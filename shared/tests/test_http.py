@@ -41,7 +41,7 @@ async def client(settings_for: Callable, database_url: str):
         (b'{"name": 5}', {"content-type": "application/json"}, 422),
         (b'{"name": "x", "admin": true}', {"content-type": "application/json"}, 422),
         (b"{}", {"content-type": "application/json"}, 422),
-        (b"name=x", {"content-type": "application/x-www-form-urlencoded"}, 422),
+        (b"name=x", {"content-type": "application/x-www-form-urlencoded"}, 415),
         (b'{"name": "' + b"x" * 5000 + b'"}', {"content-type": "application/json"}, 413),
         (
             b'{"name": "x", "seq": 1180591620717411303424}',

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from salesflow.api import errors
-from salesflow.api.middleware import BodyGuard, RequestContext
+from salesflow.api.media import require_json_content_type
+from salesflow.api.middleware import BodyGuard, ProblemCORSMiddleware, RequestContext
 from salesflow.contracts.catalog import all_topics, dlq_topic
 from salesflow.db import Database
 from salesflow.leadership import JobLeadership, runs_in_every_replica
@@ -187,6 +187,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         responses=_error_responses(),
         # no 307 to the other spelling: its absolute URL would bypass a gateway's path prefix
         redirect_slashes=False,
+        # every route that takes a JSON body refuses one declared otherwise (415)
+        dependencies=[Depends(require_json_content_type)],
     )
     app.state.settings = settings
     app.state.spec = spec
@@ -195,7 +197,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=[

@@ -1,5 +1,5 @@
-"""ASGI middleware: body size limit (413) and NUL characters (422), correlation id, request
-metrics."""
+"""ASGI middleware: body size limit (413) and NUL characters (422), CORS with refused preflights
+as problem+json (400), correlation id, request metrics."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import time
 import uuid
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from salesflow import observability as obs
-from salesflow.api.errors import PROBLEM_JSON
+from salesflow.api.errors import PROBLEM_JSON, problem_response
 
 CORRELATION_HEADER = "x-correlation-id"
 
@@ -123,6 +126,52 @@ def _too_large(limit: int) -> _Refused:
 
 async def _send_refusal(send: Send, refused: _Refused) -> None:
     await _send_problem(send, refused.status, refused.title, refused.detail)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, but a refused preflight is a problem document (400) naming what was
+    refused, like every other error of the platform, instead of ``text/plain`` "Disallowed CORS
+    origin". Allowed preflights and simple requests are Starlette's, unchanged."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        # keep the CORS headers Starlette set (Vary, Allow-Methods …); body and its type are ours
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-type", "content-length")
+        }
+        return problem_response(
+            400,
+            "CORS preflight refused: " + "; ".join(self._refusals(request_headers)),
+            headers=headers,
+        )
+
+    def _refusals(self, request_headers: Headers) -> list[str]:
+        """What Starlette's check refused, one phrase each (the same tests, in its order)."""
+        refusals: list[str] = []
+        origin = request_headers["origin"]
+        if not self.is_allowed_origin(origin=origin):
+            refusals.append(f"origin {origin[:200]!r} is not allowed")
+        method = request_headers["access-control-request-method"]
+        if method not in self.allow_methods:
+            allowed = ", ".join(self.allow_methods)
+            refusals.append(f"method {method[:40]!r} is not allowed (allowed: {allowed})")
+        requested = request_headers.get("access-control-request-headers")
+        if requested is not None and not self.allow_all_headers:
+            names = [h.strip() for h in requested.lower().split(",")]
+            refused = [h for h in names if h not in self.allow_headers]
+            if refused:
+                listed = ", ".join(refused)[:200]
+                refusals.append(f"request header(s) {listed} not allowed")
+        if (
+            request_headers.get("access-control-request-private-network") is not None
+            and not self.allow_private_network
+        ):
+            refusals.append("private network access is not allowed")
+        return refusals or ["not allowed"]
 
 
 class RequestContext:
