@@ -150,6 +150,14 @@ async def test_idempotency_key_semantics(settings_for: Callable, database_url: s
         )
         assert mine.status_code == 201
         assert (await client.get("/received", headers=ADMIN)).json()["items"] == 2
+        # an empty key or one over 200 characters is refused, nothing written
+        for bad in ("", "k" * 201):
+            refused = await client.post(
+                "/things", json={"name": "c"}, headers={**ADMIN, "Idempotency-Key": bad}
+            )
+            assert refused.status_code == 400, refused.text
+            assert "1 to 200 characters" in refused.json()["detail"]
+        assert (await client.get("/received", headers=ADMIN)).json()["items"] == 2
 
 
 async def test_idempotency_reservations_in_progress_and_left_by_a_crash(

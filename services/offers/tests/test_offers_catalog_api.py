@@ -183,3 +183,26 @@ async def test_price_books_are_validated_and_replaced_with_if_match(svc: Harness
     assert len(resp.json()["entries"]) == 2 and resp.json()["version"] == 2
     listed = await c.get("/price-books?currency=EUR", headers=ALICE)
     assert len(listed.json()["items"]) == 2
+
+
+async def test_a_sku_with_a_slash_is_reached_under_its_own_path(svc: Harness) -> None:
+    """SKUs may hold "/" (``AB/12``): read, change and configure it, written plain or as %2F."""
+    c = svc.client
+    product = {"sku": "AB/12", "name": "Flange", "unit": "C62", "kind": "goods"}
+    created = await c.post("/products", json=product, headers=CATALOG)
+    assert created.status_code == 201, created.text
+    for path in ("/products/AB/12", "/products/AB%2F12"):
+        got = await c.get(path, headers=ALICE)
+        assert got.status_code == 200, (path, got.text)
+        assert got.json()["sku"] == "AB/12"
+    changed = await c.put(
+        "/products/AB/12",
+        json={k: v for k, v in {**product, "name": "Flange DN50"}.items() if k != "sku"},
+        headers={**CATALOG, "If-Match": created.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["name"] == "Flange DN50"
+    checked = await c.post("/products/AB/12/configuration", json={"options": []}, headers=ALICE)
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["sku"] == "AB/12"
+    assert (await c.get("/products/AB/13", headers=ALICE)).status_code == 404

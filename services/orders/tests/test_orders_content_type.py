@@ -1,5 +1,6 @@
 """POST /orders takes JSON only when it is declared JSON: another Content-Type (or none) is 415
-and creates nothing, per request and through the group-commit batcher alike."""
+and creates nothing, per request and through the group-commit batcher alike; so does an
+Idempotency-Key that is empty or too long (400)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,12 @@ async def test_master_data_routes_refuse_undeclared_json_too(client) -> None:
     )
     assert resp.status_code == 415, resp.text
     assert (await client.get("/customers/cust-9", headers=DESK)).status_code == 404
+
+
+@pytest.mark.parametrize("key", ["", "k" * 201])
+async def test_an_empty_or_overlong_idempotency_key_is_400_and_creates_nothing(client, key) -> None:
+    headers = {**DESK, "Content-Type": "application/json", "Idempotency-Key": key}
+    resp = await client.post("/orders", content=BODY, headers=headers)
+    assert resp.status_code == 400, resp.text
+    assert "1 to 200 characters" in resp.json()["detail"]
+    assert await _orders(client) == []

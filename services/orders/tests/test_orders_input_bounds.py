@@ -124,6 +124,22 @@ async def test_price_list_path_sku_is_validated_like_order_lines(client) -> None
     assert (await client.put("/price-list/A.b_c-9", json=price_body(), headers=DESK)).is_success
 
 
+async def test_a_sku_with_a_slash_is_priced_under_its_own_path(client) -> None:
+    """SKUs may hold "/" (``AB/12``): the path takes it, written plain or as %2F."""
+    created = await client.put("/price-list/AB/12", json=price_body(), headers=DESK)
+    assert created.status_code == 201, created.text
+    assert created.json()["sku"] == "AB/12"
+    replaced = await client.put(
+        "/price-list/AB%2F12",
+        json=price_body("60.00"),
+        headers={**DESK, "If-Match": created.headers["etag"]},
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["unit_price"] == "60.00"
+    listed = (await client.get("/price-list", headers=DESK)).json()["items"]
+    assert [p["unit_price"] for p in listed if p["sku"] == "AB/12"] == ["60.00"]
+
+
 async def test_credit_limits_finer_than_the_currency_are_refused(client) -> None:
     for amount, currency in (("100.005", "EUR"), ("100.6", "JPY"), ("1.0001", "KWD")):
         body = customer_body(credit_limit={"amount": amount, "currency": currency})

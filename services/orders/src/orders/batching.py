@@ -34,7 +34,7 @@ from orders.direct import DirectOrder, draft_of, load_master_data
 from orders.intake import OrderDraft, take_in
 from orders.views import order_detail
 from salesflow.api.errors import Problem
-from salesflow.api.idempotency import HEADER, answer_from_store, fingerprint
+from salesflow.api.idempotency import HEADER, answer_from_store, checked_key, fingerprint
 from salesflow.db import Database
 from salesflow.leadership import every_replica
 from salesflow.messaging.tables import IdempotencyRow
@@ -77,9 +77,7 @@ class IntakeBatcher:
     async def submit(
         self, request: Request, principal: str, payload: BaseModel, order: DirectOrder
     ) -> Response:
-        key = request.headers.get(HEADER)
-        if key is not None and len(key) > 200:
-            raise Problem(400, f"{HEADER} is longer than 200 characters")
+        key = checked_key(request)
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         digest = fingerprint(request, payload) if key else None
         await self._queue.put(_Job(principal, key, digest, request.url.path, order, future))

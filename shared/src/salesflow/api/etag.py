@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request, Response
 
 from salesflow.api.errors import Problem
+
+
+def _if_match(required: bool, when: str) -> dict[str, Any]:
+    return {
+        "parameters": [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": required,
+                "schema": {"type": "string"},
+                "description": f"The ETag you last read ({when}); 412 when the resource changed "
+                "since.",
+            }
+        ]
+    }
+
+
+# ``openapi_extra`` of the routes that check If-Match: clients see the header in the document
+IF_MATCH_REQUIRED = _if_match(True, "required: 428 without it")
+IF_MATCH_OPTIONAL = _if_match(False, "optional; checked when sent")
+IF_MATCH_TO_REPLACE = _if_match(False, "required to replace an existing one: 428 without it")
 
 
 def etag(version: int | str) -> str:

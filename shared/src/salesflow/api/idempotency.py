@@ -23,6 +23,20 @@ from salesflow.messaging.tables import IdempotencyRow
 from salesflow.upserts import PerDialect
 
 HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+# ``openapi_extra`` of a route that honours the header: clients see it in the OpenAPI document
+DECLARED = {
+    "parameters": [
+        {
+            "name": HEADER,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+            "description": "A retry with the same key and body gets the first answer; the same "
+            "key with another body is 422, while the first request runs 409.",
+        }
+    ]
+}
 STALE_AFTER = timedelta(seconds=60)  # a reservation left by a crashed request is taken over
 
 Create = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
@@ -49,18 +63,24 @@ def fingerprint(request: Request, payload: Any) -> str:
     return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
 
 
+def checked_key(request: Request) -> str | None:
+    """The request's key; None without one; 400 for an empty one or one that is too long."""
+    key = request.headers.get(HEADER)
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise Problem(400, f"{HEADER} must have 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
 async def run_idempotent(
     db: Database, request: Request, principal: str, payload: Any, create: Create
 ) -> JSONResponse:
     """Run ``create(session)`` in one transaction; with a key, store its answer in that same
     transaction so a retry gets exactly what the first call got."""
-    key = request.headers.get(HEADER)
-    if not key:
+    key = checked_key(request)
+    if key is None:
         async with db.session() as session, session.begin():
             status, body = await create(session)
         return JSONResponse(encode(body), status_code=status)
-    if len(key) > 200:
-        raise Problem(400, f"{HEADER} is longer than 200 characters")
     digest = fingerprint(request, payload)
     stored = await _reserve(db, principal, key, request.url.path, digest)
     if stored is not None:

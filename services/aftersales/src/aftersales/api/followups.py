@@ -20,6 +20,7 @@ from aftersales.schemas import FollowupIn, FollowupOut, FollowupPage
 from aftersales.tables import AccountRow, AssetRow, FollowupRow, TicketRow
 from aftersales.views import followup_out
 from salesflow.api import Problem
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.api.visibility import visible
@@ -37,6 +38,7 @@ router = APIRouter(tags=["follow-ups"])
     response_model=FollowupOut,
     summary="Identify follow-up business ⇒ followup.identified (opportunities opens an "
     "opportunity for the existing customer)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_followup(
     body: FollowupIn,

@@ -37,7 +37,8 @@ from aftersales.schemas import (
 from aftersales.tables import AccountRow, AssetRow, TicketRow
 from aftersales.views import ticket_detail, ticket_out
 from salesflow.api import Problem, conflict, not_found
-from salesflow.api.etag import set_etag
+from salesflow.api.etag import IF_MATCH_OPTIONAL, set_etag
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -51,6 +52,7 @@ router = APIRouter(tags=["tickets"])
     status_code=201,
     response_model=TicketOut,
     summary="Open a ticket (service agents, customer-portal integrations)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def open_ticket(
     body: TicketIn,
@@ -199,6 +201,7 @@ async def _act(
     "/tickets/{ticket_id}/transitions",
     response_model=TicketDetail,
     summary="Change the status: in_progress, waiting_customer (pauses the SLA) or closed",
+    openapi_extra=IF_MATCH_OPTIONAL,
 )
 async def transition_ticket(
     body: TransitionIn,
@@ -225,6 +228,7 @@ async def transition_ticket(
     "/tickets/{ticket_id}/resolve",
     response_model=TicketDetail,
     summary="Resolve the ticket (stops the SLA clock) ⇒ ticket.resolved",
+    openapi_extra=IF_MATCH_OPTIONAL,
 )
 async def resolve_ticket(
     body: ResolveIn,
@@ -252,6 +256,7 @@ async def resolve_ticket(
     response_model=CommentOut,
     summary="Comment: an agent's public comment is the first response; a customer's answer "
     "ends waiting_customer",
+    openapi_extra=IF_MATCH_OPTIONAL,
 )
 async def comment_ticket(
     body: CommentIn,

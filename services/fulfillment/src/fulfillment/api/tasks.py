@@ -12,6 +12,7 @@ from fulfillment.domain.progress import TaskStatus
 from fulfillment.schemas import TaskCompleteIn, TaskOut, TaskResult
 from fulfillment.tables import FulfillmentRow, TaskRow
 from salesflow.api import Problem, not_found
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import Page, PageParams, keyset, page_of, page_params
 from salesflow.api.visibility import visible
@@ -54,6 +55,7 @@ async def list_tasks(
     description="Accepts `Idempotency-Key`. 409 if the task is done already or was cancelled "
     "with its order. Publishes `task.completed` (orders refuses cancellation from then on); the "
     "last open item of a plan completes it (`fulfillment.completed`).",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def complete_task(
     request: Request,

@@ -19,7 +19,7 @@ from leads.schemas.config import (
 )
 from leads.tables import ConfigRow
 from salesflow.api.errors import Problem
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_REQUIRED, require_if_match, set_etag
 from salesflow.auth import Principal, require
 
 router = APIRouter(tags=["configuration"])
@@ -94,7 +94,10 @@ async def get_scoring_model(
 
 
 @router.put(
-    "/scoring-model", response_model=ScoringModelOut, summary="Store a new scoring model version"
+    "/scoring-model",
+    response_model=ScoringModelOut,
+    summary="Store a new scoring model version",
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def put_scoring_model(
     body: ScoringModelIn,
@@ -112,7 +115,12 @@ async def get_routing_rules(
     return await _read(request, response, configs.ROUTING, _default_routing)
 
 
-@router.put("/routing-rules", response_model=RoutingRulesOut, summary="Store new routing rules")
+@router.put(
+    "/routing-rules",
+    response_model=RoutingRulesOut,
+    summary="Store new routing rules",
+    openapi_extra=IF_MATCH_REQUIRED,
+)
 async def put_routing_rules(
     body: RoutingRulesIn,
     request: Request,
@@ -147,7 +155,10 @@ async def get_interest(
 
 
 @router.put(
-    "/interest-definition", response_model=InterestOut, summary="Store a new interest definition"
+    "/interest-definition",
+    response_model=InterestOut,
+    summary="Store a new interest definition",
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def put_interest(
     body: InterestIn,

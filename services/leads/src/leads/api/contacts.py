@@ -10,7 +10,8 @@ from leads.api.roles import CONTACT_WRITERS, READERS
 from leads.schemas.leads import ContactIn, ContactOut, ContactPage, ContactPatch
 from leads.tables import CompanyRow, ContactRow
 from salesflow.api import Problem, conflict, not_found
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_REQUIRED, require_if_match, set_etag
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -18,7 +19,13 @@ from salesflow.auth import Principal, require
 router = APIRouter(tags=["contacts"])
 
 
-@router.post("/contacts", response_model=ContactOut, status_code=201, summary="Add a contact")
+@router.post(
+    "/contacts",
+    response_model=ContactOut,
+    status_code=201,
+    summary="Add a contact",
+    openapi_extra=IDEMPOTENCY_KEY,
+)
 async def create_contact(
     body: ContactIn,
     request: Request,
@@ -82,7 +89,10 @@ async def get_contact(
 
 
 @router.patch(
-    "/contacts/{contact_id}", response_model=ContactOut, summary="Change a contact (If-Match)"
+    "/contacts/{contact_id}",
+    response_model=ContactOut,
+    summary="Change a contact (If-Match)",
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def patch_contact(
     body: ContactPatch,

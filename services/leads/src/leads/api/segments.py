@@ -17,6 +17,7 @@ from leads.schemas.companies import (
 )
 from leads.tables import SegmentRow
 from salesflow.api import not_found
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -58,7 +59,13 @@ async def preview_segment(
     return CountOut(count=total, milliseconds=ms)
 
 
-@router.post("/segments", response_model=SegmentOut, status_code=201, summary="Create a segment")
+@router.post(
+    "/segments",
+    response_model=SegmentOut,
+    status_code=201,
+    summary="Create a segment",
+    openapi_extra=IDEMPOTENCY_KEY,
+)
 async def create_segment(
     body: SegmentIn,
     request: Request,

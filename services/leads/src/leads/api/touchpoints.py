@@ -19,6 +19,7 @@ from leads.schemas.leads import (
 )
 from leads.tables import LeadRow, TouchpointRow
 from salesflow.api import Problem, not_found
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.auth import Principal, require
 
@@ -31,6 +32,7 @@ router = APIRouter(tags=["touchpoints"])
     response_model=TouchpointResult,
     responses={200: {"model": TouchpointBatchResult, "description": "Batch: a result per item"}},
     summary="Record a touchpoint (201) or a batch of them (200, a result per item)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def post_touchpoints(
     body: TouchpointBatchIn | TouchpointIn,

@@ -28,6 +28,7 @@ from offers.schemas import (
 )
 from offers.tables import OfferRow, OfferVersionRow
 from salesflow.api.etag import set_etag
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.api.visibility import visible
@@ -84,6 +85,7 @@ async def list_offers(
     status_code=201,
     response_model=OfferOut,
     summary="Create a priced offer for an open opportunity",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_offer(
     body: OfferIn, request: Request, principal: Principal = Depends(require(*OFFER_ACTORS))
@@ -199,6 +201,7 @@ async def get_document(
     "/offers/{offer_id}/approve",
     response_model=OfferOut,
     summary="Approve or reject the discounts (a sales manager who is not the owner)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def approve_offer(
     body: DecisionIn,
@@ -209,7 +212,12 @@ async def approve_offer(
     return await _run(request, principal, body, workflow.decide, offer_id)
 
 
-@router.post("/offers/{offer_id}/send", response_model=OfferOut, summary="Send to the customer")
+@router.post(
+    "/offers/{offer_id}/send",
+    response_model=OfferOut,
+    summary="Send to the customer",
+    openapi_extra=IDEMPOTENCY_KEY,
+)
 async def send_offer(
     request: Request,
     body: SendIn | None = None,
@@ -224,6 +232,7 @@ async def send_offer(
     status_code=201,
     response_model=OfferOut,
     summary="Create the next version (negotiation)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def revise_offer(
     body: ReviseIn,
@@ -238,6 +247,7 @@ async def revise_offer(
     "/offers/{offer_id}/accept",
     response_model=OfferOut,
     summary="Record the customer's acceptance of the latest sent version (exactly once)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def accept_offer(
     body: AcceptIn,
@@ -252,6 +262,7 @@ async def accept_offer(
     "/offers/{offer_id}/reject",
     response_model=OfferOut,
     summary="Record the customer's rejection",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def reject_offer(
     body: RejectIn,

@@ -21,8 +21,9 @@ from offers.quoting import invalid
 from offers.schemas import PriceBookFields, PriceBookOut, PriceBookPage
 from offers.tables import PriceBookRow, PriceEntryRow
 from salesflow.api import not_found
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_REQUIRED, require_if_match, set_etag
 from salesflow.api.fields import Currency
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -126,7 +127,11 @@ async def list_price_books(
 
 
 @router.post(
-    "/price-books", status_code=201, response_model=PriceBookOut, summary="Create a price book"
+    "/price-books",
+    status_code=201,
+    response_model=PriceBookOut,
+    summary="Create a price book",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_price_book(
     body: PriceBookFields,
@@ -172,7 +177,10 @@ async def get_price_book(
 
 
 @router.put(
-    "/price-books/{book_id}", response_model=PriceBookOut, summary="Replace a price book (If-Match)"
+    "/price-books/{book_id}",
+    response_model=PriceBookOut,
+    summary="Replace a price book (If-Match)",
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def replace_price_book(
     body: PriceBookFields,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import String, cast, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.convertors import Convertor, register_url_convertor
 
 from offers.api.roles import CATALOG_WRITERS, READERS
 from offers.catalog import apply_product_fields, load_products, product_def, product_out
@@ -25,11 +26,27 @@ from offers.schemas import (
 )
 from offers.tables import ProductRow
 from salesflow.api import conflict, not_found
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_REQUIRED, require_if_match, set_etag
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
 
+
+class _SkuInPath(Convertor[str]):
+    """A SKU may hold "/" (``AB/12``), written plain or as %2F; a last segment
+    ``configuration`` is the configuration check's, not part of the SKU."""
+
+    regex = r"[^/]+(?:/(?!configuration$)[^/]+)*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("sku", _SkuInPath())
 router = APIRouter(tags=["catalog"])
 SkuPath = Path(max_length=64)
 
@@ -105,7 +122,13 @@ async def list_products(
     return ProductPage(items=[product_out(r) for r in items], next_cursor=cursor)
 
 
-@router.post("/products", status_code=201, response_model=ProductOut, summary="Create a product")
+@router.post(
+    "/products",
+    status_code=201,
+    response_model=ProductOut,
+    summary="Create a product",
+    openapi_extra=IDEMPOTENCY_KEY,
+)
 async def create_product(
     body: ProductIn,
     request: Request,
@@ -138,7 +161,7 @@ async def create_product(
     return response
 
 
-@router.get("/products/{sku}", response_model=ProductOut, summary="One product")
+@router.get("/products/{sku:sku}", response_model=ProductOut, summary="One product")
 async def get_product(
     request: Request,
     response: Response,
@@ -153,7 +176,12 @@ async def get_product(
     return product_out(row)
 
 
-@router.put("/products/{sku}", response_model=ProductOut, summary="Change a product (If-Match)")
+@router.put(
+    "/products/{sku:sku}",
+    response_model=ProductOut,
+    summary="Change a product (If-Match)",
+    openapi_extra=IF_MATCH_REQUIRED,
+)
 async def update_product(
     body: ProductFields,
     request: Request,
@@ -180,7 +208,7 @@ async def update_product(
 
 
 @router.post(
-    "/products/{sku}/configuration",
+    "/products/{sku:sku}/configuration",
     response_model=ConfigurationOut,
     summary="Check a configuration (422 names every violated rule)",
 )

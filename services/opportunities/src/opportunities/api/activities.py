@@ -23,6 +23,7 @@ from opportunities.domain import stages
 from opportunities.schemas import ActivityIn, ActivityOut, ActivityPage
 from opportunities.tables import ActivityRow
 from salesflow.api import Problem
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -37,6 +38,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # an activity is something that happened, not
     status_code=201,
     response_model=ActivityOut,
     summary="Record an activity; its next step becomes the deal's (Idempotency-Key supported)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def add_activity(
     body: ActivityIn,

@@ -35,7 +35,8 @@ from opportunities.schemas import (
 )
 from opportunities.tables import OpportunityRow
 from salesflow.api import Problem
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_OPTIONAL, IF_MATCH_REQUIRED, require_if_match, set_etag
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.api.visibility import visible
@@ -94,6 +95,7 @@ async def list_opportunities(
     status_code=201,
     response_model=OpportunityDetail,
     summary="Open an opportunity for an existing customer (Idempotency-Key supported)",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_opportunity(
     body: OpportunityCreate,
@@ -165,6 +167,7 @@ async def get_opportunity(
     "/opportunities/{opportunity_id}",
     response_model=OpportunityDetail,
     summary="Change fields or move the stage (If-Match required)",
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def patch_opportunity(
     body: OpportunityPatch,
@@ -212,6 +215,7 @@ def _changes(body: OpportunityPatch) -> dict[str, Any]:
     "/opportunities/{opportunity_id}/lose",
     response_model=OpportunityDetail,
     summary="Mark the opportunity lost with a reason (If-Match honoured when sent)",
+    openapi_extra=IF_MATCH_OPTIONAL,
 )
 async def lose_opportunity(
     body: LoseIn,

@@ -15,7 +15,7 @@ from orders.config import Settings
 from orders.schemas import CustomerIn, CustomerOut, CustomerPage
 from orders.tables import CustomerRow
 from salesflow.api import conflict, not_found
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_TO_REPLACE, require_if_match, set_etag
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
 from salesflow.contracts.events.common import CompanySnapshot
@@ -102,6 +102,7 @@ async def get_customer(
     responses={201: {"model": CustomerOut, "description": "Created"}},
     summary="Create or update a customer's master data and credit limit",
     description="Updating an existing customer needs `If-Match` with its ETag.",
+    openapi_extra=IF_MATCH_TO_REPLACE,
 )
 async def put_customer(
     body: CustomerIn,

@@ -21,8 +21,9 @@ from orders.tables import OrderRow, StatusChangeRow
 from orders.views import order_detail, order_out
 from salesflow.api import conflict, not_found
 from salesflow.api.errors import Problem
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_OPTIONAL, require_if_match, set_etag
 from salesflow.api.fields import Timestamp
+from salesflow.api.idempotency import DECLARED as IDEMPOTENCY_KEY
 from salesflow.api.idempotency import run_idempotent
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -57,6 +58,7 @@ def _channel(body: OrderIn, principal: Principal) -> OrderChannel:
     description="Priced from the price list, or with explicitly agreed prices (order desk "
     "only). The order is validated at once: the answer's status is `confirmed` or `rejected` "
     "(with reasons). Send an `Idempotency-Key` to retry safely.",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def place_order(
     body: OrderIn,
@@ -156,6 +158,7 @@ async def get_order(
     summary="Cancel an order before anything is dispatched (by id or order number)",
     description="409 once goods are dispatched (or the order is rejected, cancelled or "
     "completed). `If-Match` is optional; when sent, it must name the current version.",
+    openapi_extra=IF_MATCH_OPTIONAL,
 )
 async def cancel_order(
     body: CancelIn,

@@ -11,7 +11,7 @@ from sqlmodel import select
 from orders.schemas import SKU_MAX_LENGTH, SKU_PATTERN, PriceIn, PriceOut, PricePage
 from orders.tables import PriceRow
 from salesflow.api import conflict
-from salesflow.api.etag import require_if_match, set_etag
+from salesflow.api.etag import IF_MATCH_TO_REPLACE, require_if_match, set_etag
 from salesflow.api.fields import Currency
 from salesflow.api.pagination import PageParams, keyset, page_of, page_params
 from salesflow.auth import Principal, require
@@ -58,12 +58,13 @@ async def list_prices(
 
 
 @router.put(
-    "/price-list/{sku}",
+    "/price-list/{sku:path}",
     response_model=PriceOut,
     responses={201: {"model": PriceOut, "description": "Created"}},
     summary="Set the price of a SKU in a currency",
     description="Orders already taken keep their prices. Changing an existing price needs "
     "`If-Match` with its ETag.",
+    openapi_extra=IF_MATCH_TO_REPLACE,
 )
 async def put_price(
     body: PriceIn,
