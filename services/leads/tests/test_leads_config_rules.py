@@ -16,7 +16,7 @@ from leads.tables import ConfigRow
 from salesflow.testing.helpers import bearer
 
 from .conftest import ADMIN, MARKETING
-from .test_leads_journey import MANAGER, SCORING, touch
+from .test_leads_journey import MANAGER, SCORING, company_and_scoring, touch
 
 NORTH_MANAGER = bearer("olga", ["sales_manager"], team="north")
 RULES: dict[str, Any] = {
@@ -151,23 +151,10 @@ def test_teams_touched_looks_at_what_could_take_another_teams_leads() -> None:
     ) == ["north"]
 
 
-async def _company_and_scoring(client: httpx.AsyncClient) -> int:
-    csv = "name,country,region,postal_code,nace,employees\nAcme GmbH,DE,DE212,80331,62.10,120\n"
-    imported = await client.post(
-        "/companies/import", content=csv.encode(), headers={**MARKETING, "content-type": "text/csv"}
-    )
-    assert imported.json()["accepted"] == 1
-    model = await client.put(
-        "/scoring-model", json=SCORING, headers={**MARKETING, "If-Match": '"1"'}
-    )
-    assert model.status_code == 200, model.text
-    return (await client.get("/companies", headers=MARKETING)).json()["items"][0]["id"]
-
-
 async def test_leads_are_assigned_only_to_reps_of_the_routing_rules(
     client: httpx.AsyncClient, outbox: Any
 ) -> None:
-    company_id = await _company_and_scoring(client)
+    company_id = await company_and_scoring(client)
     assert (await _put_rules(client, RULES, ADMIN, 1)).status_code == 200
     lead_id = (await touch(client, "demo_request", company_id=company_id))["lead_id"]
     url = f"/leads/{lead_id}/assign"
@@ -259,7 +246,7 @@ async def test_blank_names_in_configurations_are_refused(client: httpx.AsyncClie
 async def test_a_stored_configuration_with_blank_names_still_loads(
     client: httpx.AsyncClient,
 ) -> None:
-    company_id = await _company_and_scoring(client)
+    company_id = await company_and_scoring(client)
     old_rules = {
         "nace_revision": "2.1",
         "territories": [

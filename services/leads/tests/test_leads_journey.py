@@ -39,7 +39,8 @@ ROUTING = {
 }
 
 
-async def setup(client: httpx.AsyncClient, routing: dict | None = None) -> int:
+async def company_and_scoring(client: httpx.AsyncClient) -> int:
+    """One imported company (its id) and the scoring model of these tests."""
     csv = (
         "name,country,region,postal_code,nace,employees,website\n"
         "Acme Software GmbH,DE,DE212,80331,62.10,120,https://www.acme-soft.example.com\n"
@@ -52,12 +53,16 @@ async def setup(client: httpx.AsyncClient, routing: dict | None = None) -> int:
         "/scoring-model", json=SCORING, headers={**MARKETING, "If-Match": '"1"'}
     )
     assert model.status_code == 200, model.text
+    return (await client.get("/companies", headers=MARKETING)).json()["items"][0]["id"]
+
+
+async def setup(client: httpx.AsyncClient, routing: dict | None = None) -> int:
+    company_id = await company_and_scoring(client)
     rules = await client.put(
         "/routing-rules", json=routing or ROUTING, headers={**MANAGER, "If-Match": '"1"'}
     )
     assert rules.status_code == 200, rules.text
-    companies = (await client.get("/companies", headers=MARKETING)).json()["items"]
-    return companies[0]["id"]
+    return company_id
 
 
 async def touch(client: httpx.AsyncClient, kind: str, **ref: Any) -> dict:

@@ -1,4 +1,6 @@
-"""Direct intake over POST /orders: pricing, roles, validation, credit limit, idempotency."""
+"""Direct intake over POST /orders: pricing, roles, validation, credit limit, idempotency, and
+JSON taken only when declared JSON (415 otherwise, per request and through the group-commit
+batcher alike)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from orders_support import DESK, SHOP, order_body, outbox, seeded_client
+from orders_support import DESK, SHOP, customer_body, order_body, outbox, seeded_client
 from sqlalchemy import select
 
 from orders.config import Settings
@@ -330,3 +332,62 @@ async def test_concurrent_same_key_other_bodies_never_make_two_orders(client) ->
     assert statuses.count(201) == 1, statuses
     assert set(statuses) <= {201, 409, 422}
     assert len(await outbox(client.app.state.db, "order.received.v1")) == 1
+
+
+# --- Content-Type and Idempotency-Key form ------------------------------------------------------
+
+BODY = json.dumps(order_body({"sku": "WIDGET", "quantity": "3"})).encode()
+
+
+async def _orders(client) -> list:
+    resp = await client.get("/orders", headers=DESK)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["items"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_order_body_not_declared_json_is_415_and_creates_nothing(
+    client, content_type
+) -> None:
+    headers = {**DESK, "Idempotency-Key": "ct-1"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    resp = await client.post("/orders", content=BODY, headers=headers)
+    assert resp.status_code == 415, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["status"] == 415
+    assert await _orders(client) == []
+    assert await outbox(client.app.state.db) == []
+    # the key was not spent on the refusal: the same order, declared JSON, goes through
+    headers["Content-Type"] = "application/json"
+    assert (await client.post("/orders", content=BODY, headers=headers)).status_code == 201
+
+
+async def test_order_declared_json_with_charset_is_taken(client) -> None:
+    resp = await client.post(
+        "/orders",
+        content=BODY,
+        headers={**DESK, "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["status"] == "confirmed"
+    assert [o["id"] for o in await _orders(client)] == [resp.json()["id"]]
+
+
+async def test_master_data_routes_refuse_undeclared_json_too(client) -> None:
+    resp = await client.put(
+        "/customers/cust-9",
+        content=json.dumps(customer_body("Other AG")).encode(),
+        headers={**DESK, "Content-Type": "text/plain"},
+    )
+    assert resp.status_code == 415, resp.text
+    assert (await client.get("/customers/cust-9", headers=DESK)).status_code == 404
+
+
+@pytest.mark.parametrize("key", ["", "k" * 201])
+async def test_an_empty_or_overlong_idempotency_key_is_400_and_creates_nothing(client, key) -> None:
+    headers = {**DESK, "Content-Type": "application/json", "Idempotency-Key": key}
+    resp = await client.post("/orders", content=BODY, headers=headers)
+    assert resp.status_code == 400, resp.text
+    assert "1 to 200 characters" in resp.json()["detail"]
+    assert await _orders(client) == []
