@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from fulfillment.simulator import run_simulator
-from salesflow.demo.journey import Driver, Journey
+from salesflow.demo.journey import ADMIN, Driver, Journey
 from salesflow.stack import DevStack
 from salesflow.testing.helpers import eventually
 
@@ -62,6 +62,13 @@ async def test_complete_journey(stack: DevStack, topic_prefix: str) -> None:
     )
     journey = Journey("presswerk")
     try:
+        # rules stored earlier that name another team: the demo's set-up replaces them as ops (a
+        # sales manager may change only their own team's part)
+        earlier = {"territories": [], "teams": [{"name": "south", "reps": [{"id": "sam"}]}]}
+        stored = await driver.http["leads"].put(
+            "/routing-rules", json=earlier, headers={**ADMIN, "If-Match": '"1"'}
+        )
+        assert stored.status_code == 200, stored.text
         await driver.configure()
         imported = await driver.import_universe(UNIVERSE)
         assert imported["accepted"] == 3 and imported["rejected"] == 0
