@@ -239,6 +239,31 @@ async def test_batch_touchpoints_report_per_item(client: httpx.AsyncClient, outb
     assert rep.status_code == 403
 
 
+async def test_a_company_hint_without_postal_code_is_found_again(client: httpx.AsyncClient) -> None:
+    """Touchpoints naming the same company by name and country alone (no postal code, website or
+    e-mail) reach the company the first one created, and its lead, not a new one each time."""
+    await setup(client)
+
+    async def hinted(kind: str, name: str, country: str = "DE") -> dict:
+        body = {
+            "channel": "web",
+            "kind": kind,
+            "occurred_at": NOW.isoformat(),
+            "company": {"name": name, "country": country},
+        }
+        resp = await client.post("/touchpoints", json=body, headers=MARKETING)
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+    first = await hinted("demo_request", "Hint Works GmbH")
+    assert first["company_created"] and first["lead_created"]
+    again = await hinted("page_visit", "HINT WORKS gmbh")
+    assert not again["company_created"] and not again["lead_created"]
+    assert (again["company_id"], again["lead_id"]) == (first["company_id"], first["lead_id"])
+    elsewhere = await hinted("page_visit", "Hint Works GmbH", country="AT")
+    assert elsewhere["company_created"] and elsewhere["company_id"] != first["company_id"]
+
+
 async def test_one_batch_creates_rescores_and_qualifies_a_lead(
     client: httpx.AsyncClient, outbox: Any
 ) -> None:

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from leads.app import configs
 from leads.app import leads as lead_cases
 from leads.app.universe_events import emit_company_created
-from leads.domain.companies import CompanyStatus, domain_of, email_domain
+from leads.domain.companies import CompanyStatus, domain_of, email_domain, hint_key
 from leads.domain.company_rows import CompanyRecord, HeaderMap, RowValidator
 from leads.domain.times import future_reason
 from leads.reference import countries, currencies
@@ -140,15 +140,14 @@ async def _create_company(
             "unknown company: send company (name, country) to create it on the fly"
         )
     record = _hint_record(hint)
-    key, domain = record.match_key, record.domain
+    key, domain = record.match_key or hint_key(record.name, record.country), record.domain
     if domain is None and body.domain:
         domain = domain_of(body.domain)
     if domain is None and body.email:
         domain = email_domain(body.email)
-    if key is not None:
-        known = (await session.exec(select(CompanyRow).where(CompanyRow.match_key == key))).first()
-        if known is not None:
-            return known, False
+    known = (await session.exec(select(CompanyRow).where(CompanyRow.match_key == key))).first()
+    if known is not None:
+        return known, False
     company = CompanyRow(
         name=record.name,
         country=record.country,

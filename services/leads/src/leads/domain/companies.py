@@ -154,6 +154,13 @@ def match_key(name: str, postal_code: str | None, country: str) -> str | None:
     return f"{country}|{postal_key(postal_code)}|{name_key(name)}"
 
 
+def hint_key(name: str, country: str) -> str:
+    """The key of a company created from a touchpoint's hint without a postal code: normalized
+    name + country, so that its next touchpoints find it instead of creating it again. It cannot
+    meet an imported company's key, which always holds a postal code."""
+    return f"{country}||{name_key(name)}"
+
+
 # host names of 4-253 characters; the patterns are shared with the columnar import
 DOMAIN_LABELS = r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}"
 DOMAIN_LENGTH = (4, 253)
