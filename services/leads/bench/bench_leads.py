@@ -226,9 +226,9 @@ def _raw_sqlite_insert(source: Path, workdir: Path) -> dict[str, Any]:
             dst.execute(f"PRAGMA {pragma}")
         for sql in schema:
             dst.execute(sql)
-        insert = f"INSERT INTO leads_companies ({', '.join(columns)}) VALUES " + ", ".join(
-            ["(" + ", ".join("?" * len(columns)) + ")"] * 1000
-        )
+        values = "(" + ", ".join("?" * len(columns)) + ")"
+        one = f"INSERT INTO leads_companies ({', '.join(columns)}) VALUES {values}"
+        insert = one + f", {values}" * 999
         rows, spent = 0, 0.0
         cursor = src.execute(f"SELECT {', '.join(columns)} FROM leads_companies ORDER BY id")
         while batch := cursor.fetchmany(10_000):
@@ -237,7 +237,7 @@ def _raw_sqlite_insert(source: Path, workdir: Path) -> dict[str, Any]:
             for start in range(0, len(batch) - len(batch) % 1000, 1000):
                 dst.execute(insert, tuple(chain.from_iterable(batch[start : start + 1000])))
             for row in batch[len(batch) - len(batch) % 1000 :]:
-                dst.execute(insert.split("), (")[0] + ")", row)
+                dst.execute(one, row)
             dst.execute("COMMIT")
             spent += time.perf_counter() - started
             rows += len(batch)
